@@ -1,0 +1,520 @@
+//! The simulated task lifecycle: PROVISIONING → PENDING → ACTIVATING → RUNNING and, once stopped,
+//! DEACTIVATING → STOPPING → DEPROVISIONING → STOPPED, each step on a timer from the clock.
+//!
+//! Containers behave as their `ECSIM_*` environment says (see `crate::runtime`). Nothing here
+//! sleeps or reads a clock: every step runs at `ctx.now_ms` and schedules the next.
+
+use ecsim_api::ecs as api;
+use ecsim_core::Millis;
+use ecsim_protocol::AwsError;
+
+use super::common::{client_exception, ts};
+use super::state::{ContainerRecord, TaskDefinitionRecord, TaskPlacement, TaskRecord, TaskStatus};
+use crate::engine::Ctx;
+use crate::runtime::{Behaviour, pull_fails};
+use crate::timers::TimerKind;
+use crate::world::World;
+
+/// Everything needed to start one task.
+pub struct NewTask<'d> {
+    pub cluster_name: String,
+    pub definition: &'d TaskDefinitionRecord,
+    pub group: String,
+    pub started_by: Option<String>,
+    pub service_name: Option<String>,
+    pub deployment_id: Option<String>,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_name: Option<String>,
+    pub platform_version: Option<String>,
+    pub placement: TaskPlacement,
+    pub overrides: api::TaskOverride,
+    pub tags: Vec<api::Tag>,
+    pub enable_execute_command: bool,
+}
+
+const DEFAULT_STOP_TIMEOUT_MS: Millis = 30_000;
+
+/// Environment of a container after overrides, in Docker's order (overrides last, so they win).
+fn environment<'a>(
+    definition: &'a api::ContainerDefinition,
+    overrides: &'a api::TaskOverride,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    let base = definition.environment.as_deref().unwrap_or_default().iter();
+    let over = overrides
+        .container_overrides
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(move |o| o.name.is_some() && o.name == definition.name)
+        .flat_map(|o| o.environment.as_deref().unwrap_or_default().iter());
+    base.chain(over)
+        .filter_map(|kv| Some((kv.name.as_deref()?, kv.value.as_deref().unwrap_or(""))))
+}
+
+/// Creates a task in its first lifecycle state and schedules its next step. The caller has
+/// already placed it (and taken its IP address).
+pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Result<String, AwsError> {
+    let definition = &new.definition.definition;
+    let network_mode = definition.network_mode.unwrap_or(api::NetworkMode::Bridge);
+    let id = ctx.rng.hex(32);
+    let arn = world.arn("ecs", &format!("task/{}/{id}", new.cluster_name));
+    let mut containers = Vec::new();
+    let mut start_delay_ms = 0;
+    let mut stop_timeout_ms = 0;
+    for c in definition.container_definitions.as_deref().unwrap_or_default() {
+        let behaviour = Behaviour::from_env(environment(c, &new.overrides))
+            .map_err(|e| client_exception(e.to_string()))?;
+        start_delay_ms = start_delay_ms.max(behaviour.start_delay_ms);
+        let timeout = c
+            .stop_timeout
+            .map_or(DEFAULT_STOP_TIMEOUT_MS, |s| u64::try_from(s).unwrap_or(0) * 1000);
+        stop_timeout_ms = stop_timeout_ms.max(timeout);
+        let hc = c.health_check.as_ref();
+        let secs = |v: Option<i32>, d: u64| v.and_then(|s| u64::try_from(s).ok()).unwrap_or(d) * 1000;
+        containers.push(ContainerRecord {
+            name: c.name.clone().unwrap_or_default(),
+            image: c.image.clone().unwrap_or_default(),
+            container_arn: world.arn(
+                "ecs",
+                &format!("container/{}/{id}/{}", new.cluster_name, ctx.rng.uuid()),
+            ),
+            runtime_id: format!("{id}-{}", ctx.rng.digits(10)),
+            essential: c.essential.unwrap_or(true),
+            last_status: "PENDING",
+            exit_code: None,
+            reason: None,
+            health_status: None,
+            has_health_check: hc.is_some(),
+            cpu: Some(c.cpu.unwrap_or(0).to_string()),
+            memory: c.memory.map(|m| m.to_string()),
+            memory_reservation: c.memory_reservation.map(|m| m.to_string()),
+            behaviour,
+            health_interval_ms: secs(hc.and_then(|h| h.interval), 30),
+            health_start_period_ms: secs(hc.and_then(|h| h.start_period), 0),
+            health_retries: hc
+                .and_then(|h| h.retries)
+                .and_then(|r| u32::try_from(r).ok())
+                .unwrap_or(3),
+            port_mappings: c.port_mappings.clone().unwrap_or_default(),
+        });
+    }
+    let (cpu, memory) = super::placement::requirements(definition, Some(&new.overrides));
+    let awsvpc = network_mode == api::NetworkMode::Awsvpc;
+    let first = if awsvpc {
+        TaskStatus::Provisioning
+    } else {
+        TaskStatus::Pending
+    };
+    let first_step_ms = if awsvpc {
+        ctx.sim.provisioning_ms
+    } else {
+        ctx.sim.pending_ms + start_delay_ms
+    };
+    let task = TaskRecord {
+        id: id.clone(),
+        arn,
+        cluster_name: new.cluster_name.clone(),
+        cluster_arn: world.arn("ecs", &format!("cluster/{}", new.cluster_name)),
+        task_definition_arn: definition.task_definition_arn.clone().unwrap_or_default(),
+        family: definition.family.clone().unwrap_or_default(),
+        group: new.group,
+        started_by: new.started_by,
+        service_name: new.service_name,
+        deployment_id: new.deployment_id,
+        launch_type: new.launch_type,
+        capacity_provider_name: new.capacity_provider_name,
+        platform_version: new.platform_version,
+        platform_family: (new.launch_type == Some(api::LaunchType::Fargate)).then(|| "Linux".to_string()),
+        cpu: Some(cpu.to_string()),
+        memory: Some(memory.to_string()),
+        network_mode,
+        attachment_id: awsvpc.then(|| ctx.rng.uuid()),
+        eni_id: awsvpc.then(|| format!("eni-{}", ctx.rng.hex(17))),
+        mac_address: awsvpc.then(|| {
+            let h = ctx.rng.hex(10);
+            format!(
+                "0e:{}:{}:{}:{}:{}",
+                &h[0..2],
+                &h[2..4],
+                &h[4..6],
+                &h[6..8],
+                &h[8..10]
+            )
+        }),
+        placement: new.placement,
+        status: first,
+        desired_status: "RUNNING",
+        next_step_at_ms: Some(ctx.now_ms + first_step_ms),
+        created_at_ms: ctx.now_ms,
+        pull_started_at_ms: (!awsvpc).then_some(ctx.now_ms),
+        pull_stopped_at_ms: None,
+        started_at_ms: None,
+        connectivity_at_ms: None,
+        stopping_at_ms: None,
+        execution_stopped_at_ms: None,
+        stopped_at_ms: None,
+        stop_code: None,
+        stopped_reason: None,
+        stop_timeout_ms: stop_timeout_ms.max(1),
+        containers,
+        overrides: new.overrides,
+        tags: new.tags,
+        enable_execute_command: new.enable_execute_command,
+        ephemeral_storage_gib: (new.launch_type == Some(api::LaunchType::Fargate)).then_some(20),
+        version: 1,
+        reached_running: false,
+        exit_at_ms: None,
+        health_check_at_ms: None,
+    };
+    ctx.timers.schedule(
+        ctx.now_ms + first_step_ms,
+        ctx.world_index,
+        TimerKind::TaskStep { task_id: id.clone() },
+    );
+    world
+        .ecs
+        .task_cluster
+        .insert(id.clone(), new.cluster_name.clone());
+    if let Some(cluster) = world.ecs.clusters.get_mut(&new.cluster_name) {
+        cluster.tasks.insert(id.clone(), task);
+    }
+    Ok(id)
+}
+
+fn schedule(task: &mut TaskRecord, ctx: &mut Ctx<'_>, at_ms: Millis) {
+    task.next_step_at_ms = Some(at_ms);
+    ctx.timers.schedule(
+        at_ms,
+        ctx.world_index,
+        TimerKind::TaskStep {
+            task_id: task.id.clone(),
+        },
+    );
+}
+
+/// Asks a task to stop: desired STOPPED now, the containers stop on the following steps. The first
+/// stop request's code and reason stick, as on ECS.
+pub fn request_stop(
+    world: &mut World,
+    ctx: &mut Ctx<'_>,
+    task_id: &str,
+    code: api::TaskStopCode,
+    reason: String,
+) {
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
+    if task.desired_status == "STOPPED" {
+        return;
+    }
+    task.desired_status = "STOPPED";
+    task.stop_code = Some(code);
+    task.stopped_reason = Some(reason);
+    task.stopping_at_ms = Some(ctx.now_ms);
+    task.version += 1;
+    task.exit_at_ms = None;
+    task.health_check_at_ms = None;
+    match task.status {
+        TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating => {
+            for c in &mut task.containers {
+                c.last_status = "STOPPED";
+            }
+            task.execution_stopped_at_ms = Some(ctx.now_ms);
+            task.status = TaskStatus::Deprovisioning;
+            let at = ctx.now_ms + ctx.sim.deprovisioning_ms;
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Running => {
+            task.status = TaskStatus::Deactivating;
+            let at = ctx.now_ms + ctx.sim.deactivating_ms;
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Deactivating
+        | TaskStatus::Stopping
+        | TaskStatus::Deprovisioning
+        | TaskStatus::Stopped => {}
+    }
+    let service = task.service_name.clone();
+    let cluster = task.cluster_name.clone();
+    if let Some(service) = service {
+        super::service_loop::wake(world, ctx, &cluster, &service);
+    }
+}
+
+/// Fails a task before it runs (`TaskFailedToStart`), with the reason on the failed container.
+fn fail_start(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, container: usize, reason: String) {
+    if let Some(task) = world.ecs.task_mut(task_id)
+        && let Some(c) = task.containers.get_mut(container)
+    {
+        c.reason = Some(reason.clone());
+    }
+    request_stop(world, ctx, task_id, api::TaskStopCode::TaskFailedToStart, reason);
+}
+
+/// Runs the lifecycle step of `task_id` if it is due.
+pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
+    let now = ctx.now_ms;
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
+    if task.next_step_at_ms.is_none_or(|at| at > now) {
+        return;
+    }
+    task.next_step_at_ms = None;
+    match task.status {
+        TaskStatus::Provisioning => {
+            task.status = TaskStatus::Pending;
+            task.pull_started_at_ms = Some(now);
+            task.version += 1;
+            let delay = task
+                .containers
+                .iter()
+                .map(|c| c.behaviour.start_delay_ms)
+                .max()
+                .unwrap_or(0);
+            let at = now + ctx.sim.pending_ms + delay;
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Pending => {
+            if let Some((i, c)) = task
+                .containers
+                .iter()
+                .enumerate()
+                .find(|(_, c)| pull_fails(&c.image))
+            {
+                let reason = format!(
+                    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to \
+                     resolve ref {}: not found",
+                    c.image
+                );
+                fail_start(world, ctx, task_id, i, reason);
+                return;
+            }
+            if let Some((i, reason)) = task
+                .containers
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| c.behaviour.start_failure.clone().map(|r| (i, r)))
+            {
+                fail_start(world, ctx, task_id, i, reason);
+                return;
+            }
+            task.status = TaskStatus::Activating;
+            task.pull_stopped_at_ms = Some(now);
+            task.connectivity_at_ms = Some(now);
+            task.version += 1;
+            let at = now + ctx.sim.activating_ms;
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Activating => {
+            task.status = TaskStatus::Running;
+            task.started_at_ms = Some(now);
+            task.reached_running = true;
+            task.version += 1;
+            for c in &mut task.containers {
+                c.last_status = "RUNNING";
+            }
+            task.exit_at_ms = task
+                .containers
+                .iter()
+                .filter_map(|c| c.behaviour.exit_after_ms)
+                .min()
+                .map(|d| now + d);
+            task.health_check_at_ms = task
+                .containers
+                .iter()
+                .filter(|c| c.has_health_check)
+                .map(|c| c.health_interval_ms.max(c.health_start_period_ms).max(1_000))
+                .min()
+                .map(|d| now + d);
+            reschedule_running(task, ctx);
+            wake_owner(world, ctx, task_id);
+        }
+        TaskStatus::Running => run_due_events(world, ctx, task_id),
+        TaskStatus::Deactivating => {
+            task.status = TaskStatus::Stopping;
+            task.version += 1;
+            let ignores = task
+                .containers
+                .iter()
+                .any(|c| c.behaviour.ignore_sigterm && c.last_status != "STOPPED");
+            let at = now
+                + if ignores {
+                    task.stop_timeout_ms
+                } else {
+                    ctx.sim.stopping_ms
+                };
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Stopping => {
+            for c in &mut task.containers {
+                if c.last_status != "STOPPED" {
+                    c.last_status = "STOPPED";
+                    // SIGTERM honoured: clean exit; ignored: SIGKILL after stopTimeout (128 + 9).
+                    c.exit_code = Some(if c.behaviour.ignore_sigterm { 137 } else { 0 });
+                }
+            }
+            task.execution_stopped_at_ms = Some(now);
+            task.status = TaskStatus::Deprovisioning;
+            task.version += 1;
+            let at = now + ctx.sim.deprovisioning_ms;
+            schedule(task, ctx, at);
+        }
+        TaskStatus::Deprovisioning => {
+            task.status = TaskStatus::Stopped;
+            task.stopped_at_ms = Some(now);
+            task.version += 1;
+            let at = now + ctx.sim.stopped_retention_ms;
+            schedule(task, ctx, at);
+            let release = task
+                .placement
+                .subnet_id
+                .clone()
+                .zip(task.placement.private_ip.clone());
+            let failed_start = !task.reached_running;
+            let owner = task.service_name.clone().zip(task.deployment_id.clone());
+            let cluster = task.cluster_name.clone();
+            if let Some((subnet, ip)) = release {
+                world.network.release_ip(&subnet, &ip);
+            }
+            if let Some((service, deployment)) = owner {
+                if failed_start {
+                    super::service_loop::count_failed_task(world, &cluster, &service, &deployment);
+                }
+                super::service_loop::wake(world, ctx, &cluster, &service);
+            }
+        }
+        TaskStatus::Stopped => {
+            // Retention over: the task is no longer describable.
+            let cluster = task.cluster_name.clone();
+            world.ecs.task_cluster.remove(task_id);
+            if let Some(c) = world.ecs.clusters.get_mut(&cluster) {
+                c.tasks.remove(task_id);
+            }
+        }
+    }
+}
+
+fn reschedule_running(task: &mut TaskRecord, ctx: &mut Ctx<'_>) {
+    if let Some(at) = [task.exit_at_ms, task.health_check_at_ms]
+        .into_iter()
+        .flatten()
+        .min()
+    {
+        schedule(task, ctx, at);
+    }
+}
+
+/// Exits and health checks of a RUNNING task that are due now.
+fn run_due_events(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
+    let now = ctx.now_ms;
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
+    let mut essential_exited = false;
+    let mut health_changed = false;
+    if task.exit_at_ms.is_some_and(|at| at <= now) {
+        task.exit_at_ms = None;
+        let started = task.started_at_ms.unwrap_or(now);
+        for c in &mut task.containers {
+            if c.last_status == "RUNNING" && c.behaviour.exit_after_ms.is_some_and(|d| started + d <= now) {
+                c.last_status = "STOPPED";
+                c.exit_code = Some(c.behaviour.exit_code);
+                essential_exited |= c.essential;
+            }
+        }
+        task.exit_at_ms = task
+            .containers
+            .iter()
+            .filter(|c| c.last_status == "RUNNING")
+            .filter_map(|c| c.behaviour.exit_after_ms.map(|d| started + d))
+            .min();
+        task.version += 1;
+    }
+    if task.health_check_at_ms.is_some_and(|at| at <= now) {
+        task.health_check_at_ms = None;
+        let started = task.started_at_ms.unwrap_or(now);
+        let mut next: Option<Millis> = None;
+        for c in task
+            .containers
+            .iter_mut()
+            .filter(|c| c.has_health_check && c.last_status == "RUNNING")
+        {
+            let turns_bad_at = c.behaviour.unhealthy_after_ms.map(|d| started + d);
+            let bad_now = !c.behaviour.healthy || turns_bad_at.is_some_and(|t| t <= now);
+            // A failing check turns the container UNHEALTHY after `retries` consecutive failures.
+            let failing_for = u64::from(c.health_retries) * c.health_interval_ms;
+            let new_status = if bad_now {
+                let bad_since = turns_bad_at.unwrap_or(started).max(started);
+                if now >= bad_since + failing_for {
+                    api::HealthStatus::Unhealthy
+                } else {
+                    next = Some(next.map_or(bad_since + failing_for, |n: Millis| {
+                        n.min(bad_since + failing_for)
+                    }));
+                    c.health_status.unwrap_or(api::HealthStatus::Unknown)
+                }
+            } else {
+                if let Some(t) = turns_bad_at {
+                    next = Some(next.map_or(t, |n: Millis| n.min(t)));
+                }
+                api::HealthStatus::Healthy
+            };
+            if c.health_status != Some(new_status) {
+                c.health_status = Some(new_status);
+                health_changed = true;
+            }
+        }
+        task.health_check_at_ms = next;
+        if health_changed {
+            task.version += 1;
+        }
+    }
+    reschedule_running(task, ctx);
+    if essential_exited {
+        request_stop(
+            world,
+            ctx,
+            task_id,
+            api::TaskStopCode::EssentialContainerExited,
+            "Essential container in task exited".into(),
+        );
+    } else if health_changed {
+        wake_owner(world, ctx, task_id);
+    }
+}
+
+fn wake_owner(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
+    let owner = task.service_name.clone();
+    let cluster = task.cluster_name.clone();
+    if let Some(service) = owner {
+        super::service_loop::wake(world, ctx, &cluster, &service);
+    }
+}
+
+/// Task health as ECS aggregates it over essential containers.
+pub fn task_health(task: &TaskRecord) -> api::HealthStatus {
+    let essential = task.containers.iter().filter(|c| c.essential);
+    let mut any_checked = false;
+    for c in essential {
+        match c.health_status {
+            Some(api::HealthStatus::Unhealthy) => return api::HealthStatus::Unhealthy,
+            Some(api::HealthStatus::Healthy) => any_checked = true,
+            _ if c.has_health_check => return api::HealthStatus::Unknown,
+            _ => {}
+        }
+    }
+    if any_checked {
+        api::HealthStatus::Healthy
+    } else {
+        api::HealthStatus::Unknown
+    }
+}
+
+/// Milliseconds as API timestamps, for optional fields.
+pub fn opt_ts(at_ms: Option<Millis>) -> Option<f64> {
+    at_ms.map(ts)
+}

@@ -1,0 +1,319 @@
+//! ECS resources of one world as plain data: clusters with their services, tasks and container
+//! instances; task definition families; account settings.
+//!
+//! Task definitions and other pure configuration are kept as the API shapes they arrive in, so
+//! every field round-trips; resources with behaviour (tasks, services, deployments) are our own
+//! types, rendered to API shapes on describe.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use ecsim_api::ecs as api;
+use ecsim_core::Millis;
+
+use crate::runtime::Behaviour;
+
+/// Tags as the ECS API carries them (`key`/`value` pairs, order kept).
+pub type TagList = Vec<api::Tag>;
+
+#[derive(Debug, Clone, Default)]
+pub struct EcsState {
+    /// Clusters by name, ACTIVE and INACTIVE (deleted clusters stay describable).
+    pub clusters: BTreeMap<String, ClusterRecord>,
+    /// Task definition families by name.
+    pub families: BTreeMap<String, Family>,
+    /// Account settings set for a principal (`principalArn` → name → value); the account itself
+    /// is the principal `arn:aws:iam::<account>:root`.
+    pub account_settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Account defaults set with PutAccountSettingDefault.
+    pub account_setting_defaults: BTreeMap<String, String>,
+    /// Where each task id lives, so timers find tasks without a cluster name.
+    pub task_cluster: BTreeMap<String, String>,
+    /// Tags of the account's capacity providers (`FARGATE`, `FARGATE_SPOT`) by name.
+    pub capacity_provider_tags: BTreeMap<String, TagList>,
+}
+
+impl EcsState {
+    pub fn task_count(&self) -> usize {
+        self.task_cluster.len()
+    }
+
+    /// The task with `task_id`, wherever it runs.
+    pub fn task_mut(&mut self, task_id: &str) -> Option<&mut TaskRecord> {
+        let cluster = self.task_cluster.get(task_id)?;
+        self.clusters.get_mut(cluster)?.tasks.get_mut(task_id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterRecord {
+    pub name: String,
+    pub arn: String,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub settings: Vec<api::ClusterSetting>,
+    pub configuration: Option<api::ClusterConfiguration>,
+    pub capacity_providers: Vec<String>,
+    pub default_capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    pub service_connect_defaults: Option<api::ClusterServiceConnectDefaults>,
+    pub tags: TagList,
+    pub services: BTreeMap<String, ServiceRecord>,
+    /// Tasks by id (the last ARN segment).
+    pub tasks: BTreeMap<String, TaskRecord>,
+    /// Container instances by id (the last ARN segment).
+    pub container_instances: BTreeMap<String, ContainerInstanceRecord>,
+}
+
+/// The revisions of one family. Revision numbers are never reused, even after deletion.
+#[derive(Debug, Clone, Default)]
+pub struct Family {
+    pub last_revision: i32,
+    pub revisions: BTreeMap<i32, TaskDefinitionRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskDefinitionRecord {
+    /// Exactly what DescribeTaskDefinition returns.
+    pub definition: api::TaskDefinition,
+    pub tags: TagList,
+}
+
+/// The lifecycle of a task, in order. `lastStatus` is the name of the variant in upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaskStatus {
+    Provisioning,
+    Pending,
+    Activating,
+    Running,
+    Deactivating,
+    Stopping,
+    Deprovisioning,
+    Stopped,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Provisioning => "PROVISIONING",
+            TaskStatus::Pending => "PENDING",
+            TaskStatus::Activating => "ACTIVATING",
+            TaskStatus::Running => "RUNNING",
+            TaskStatus::Deactivating => "DEACTIVATING",
+            TaskStatus::Stopping => "STOPPING",
+            TaskStatus::Deprovisioning => "DEPROVISIONING",
+            TaskStatus::Stopped => "STOPPED",
+        }
+    }
+
+    /// Before RUNNING: counts as pending for services and clusters.
+    pub fn is_pending(self) -> bool {
+        self < TaskStatus::Running
+    }
+}
+
+/// Where a task runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPlacement {
+    pub availability_zone: String,
+    /// awsvpc tasks: the subnet and the address taken from it.
+    pub subnet_id: Option<String>,
+    pub private_ip: Option<String>,
+    /// EC2 launch type: the container instance id.
+    pub container_instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerRecord {
+    pub name: String,
+    pub image: String,
+    pub container_arn: String,
+    pub runtime_id: String,
+    pub essential: bool,
+    /// PENDING, RUNNING or STOPPED.
+    pub last_status: &'static str,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    /// None when the container has no health check (reported as UNKNOWN).
+    pub health_status: Option<api::HealthStatus>,
+    pub has_health_check: bool,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub memory_reservation: Option<String>,
+    pub behaviour: Behaviour,
+    /// Seconds between health checks (for the first check after RUNNING).
+    pub health_interval_ms: Millis,
+    pub health_start_period_ms: Millis,
+    pub health_retries: u32,
+    /// Port mappings as registered, for network bindings.
+    pub port_mappings: Vec<api::PortMapping>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub id: String,
+    pub arn: String,
+    pub cluster_name: String,
+    pub cluster_arn: String,
+    pub task_definition_arn: String,
+    pub family: String,
+    pub group: String,
+    pub started_by: Option<String>,
+    /// The service that owns the task and the deployment that started it.
+    pub service_name: Option<String>,
+    pub deployment_id: Option<String>,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_name: Option<String>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub network_mode: api::NetworkMode,
+    pub placement: TaskPlacement,
+    pub attachment_id: Option<String>,
+    pub eni_id: Option<String>,
+    pub mac_address: Option<String>,
+    pub status: TaskStatus,
+    /// `RUNNING` or `STOPPED`.
+    pub desired_status: &'static str,
+    /// When the next lifecycle step is due; timers for other times are stale.
+    pub next_step_at_ms: Option<Millis>,
+    pub created_at_ms: Millis,
+    pub pull_started_at_ms: Option<Millis>,
+    pub pull_stopped_at_ms: Option<Millis>,
+    pub started_at_ms: Option<Millis>,
+    pub connectivity_at_ms: Option<Millis>,
+    pub stopping_at_ms: Option<Millis>,
+    pub execution_stopped_at_ms: Option<Millis>,
+    pub stopped_at_ms: Option<Millis>,
+    pub stop_code: Option<api::TaskStopCode>,
+    pub stopped_reason: Option<String>,
+    /// Whether the stop ends with containers killed after `stopTimeout`.
+    pub stop_timeout_ms: Millis,
+    pub containers: Vec<ContainerRecord>,
+    pub overrides: api::TaskOverride,
+    pub tags: TagList,
+    pub enable_execute_command: bool,
+    pub ephemeral_storage_gib: Option<i32>,
+    /// Incremented on every state change, as `version` in the API.
+    pub version: i64,
+    /// Whether the task ever reached RUNNING (failed starts count against deployments).
+    pub reached_running: bool,
+    /// While RUNNING: when an essential or other container exits on its own.
+    pub exit_at_ms: Option<Millis>,
+    /// While RUNNING: when container health checks report next.
+    pub health_check_at_ms: Option<Millis>,
+}
+
+impl TaskRecord {
+    pub fn is_live(&self) -> bool {
+        self.desired_status == "RUNNING"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeploymentRecord {
+    pub id: String,
+    /// `PRIMARY` or `ACTIVE`.
+    pub status: &'static str,
+    pub task_definition_arn: String,
+    pub desired_count: i32,
+    pub failed_tasks: i32,
+    pub created_at_ms: Millis,
+    pub updated_at_ms: Millis,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub network_configuration: Option<api::NetworkConfiguration>,
+    pub rollout_state: api::DeploymentRolloutState,
+    pub rollout_state_reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceEventRecord {
+    pub id: String,
+    pub created_at_ms: Millis,
+    pub message: String,
+}
+
+/// At most this many events are kept per service, as on AWS.
+pub const MAX_SERVICE_EVENTS: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct ServiceRecord {
+    pub name: String,
+    pub arn: String,
+    pub cluster_name: String,
+    pub cluster_arn: String,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: &'static str,
+    pub desired_count: i32,
+    pub task_definition_arn: String,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub deployment_configuration: api::DeploymentConfiguration,
+    pub deployment_controller: api::DeploymentController,
+    pub network_configuration: Option<api::NetworkConfiguration>,
+    pub placement_constraints: Vec<api::PlacementConstraint>,
+    pub placement_strategy: Vec<api::PlacementStrategy>,
+    pub scheduling_strategy: api::SchedulingStrategy,
+    pub health_check_grace_period_seconds: Option<i32>,
+    pub availability_zone_rebalancing: api::AvailabilityZoneRebalancing,
+    pub enable_ecs_managed_tags: bool,
+    pub propagate_tags: Option<api::PropagateTags>,
+    pub enable_execute_command: bool,
+    pub role_arn: Option<String>,
+    pub created_at_ms: Millis,
+    pub created_by: String,
+    pub tags: TagList,
+    /// Newest (PRIMARY) first.
+    pub deployments: Vec<DeploymentRecord>,
+    /// Newest first, at most [`MAX_SERVICE_EVENTS`].
+    pub events: VecDeque<ServiceEventRecord>,
+    /// Whether the last placement attempt failed (so the event is not repeated every check).
+    pub placement_blocked: bool,
+    /// Whether "has reached a steady state" was reported since the last change.
+    pub steady_reported: bool,
+    /// Whether a controller run is already queued (avoids piling up identical timers).
+    pub check_pending: bool,
+}
+
+impl ServiceRecord {
+    pub fn push_event(&mut self, id: String, now_ms: Millis, message: String) {
+        self.events.push_front(ServiceEventRecord {
+            id,
+            created_at_ms: now_ms,
+            message,
+        });
+        self.events.truncate(MAX_SERVICE_EVENTS);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ContainerInstanceRecord {
+    pub id: String,
+    pub arn: String,
+    pub ec2_instance_id: String,
+    /// `ACTIVE`, `DRAINING`, `INACTIVE`…
+    pub status: String,
+    pub availability_zone: String,
+    pub registered_resources: Vec<api::Resource>,
+    pub attributes: Vec<api::Attribute>,
+    pub version_info: api::VersionInfo,
+    pub registered_at_ms: Millis,
+    pub tags: TagList,
+    pub capacity_provider_name: Option<String>,
+    pub version: i64,
+}
+
+impl ContainerInstanceRecord {
+    /// Registered integer resource (`CPU`, `MEMORY`).
+    pub fn registered(&self, name: &str) -> i64 {
+        self.registered_resources
+            .iter()
+            .find(|r| r.name.as_deref() == Some(name))
+            .and_then(|r| r.integer_value.map(i64::from).or(r.long_value))
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,294 @@
+//! The engine: owns every world, the seeded RNG and the deadline queue; applies API calls and runs
+//! controllers when their deadlines pass.
+//!
+//! It never reads a clock: every entry point takes `now_ms` from its driver (live or simulated).
+//! It never does IO: the simulated runtime lives inside it as data.
+
+use std::collections::BTreeMap;
+
+use ecsim_core::{Millis, Rng};
+use ecsim_protocol::AwsError;
+use ecsim_protocol::route::Caller;
+use ecsim_protocol::schema::{OperationSchema, ServiceSchema};
+use serde_json::Value;
+
+use crate::runtime::SimTimings;
+use crate::sts::Sessions;
+use crate::timers::{TimerKind, Timers};
+use crate::topology::TopologyConfig;
+use crate::world::World;
+
+/// How an engine starts.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Account for requests whose access key is not twelve digits.
+    pub default_account_id: String,
+    /// Region for requests that carry no SigV4 credential scope.
+    pub default_region: String,
+    pub seed: u64,
+    pub topology: TopologyConfig,
+    pub sim: SimTimings,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_account_id: "000000000000".into(),
+            default_region: "us-east-1".into(),
+            seed: 0,
+            topology: TopologyConfig::default(),
+            sim: SimTimings::default(),
+        }
+    }
+}
+
+/// Per-call inputs every handler gets besides its world.
+pub struct Ctx<'a> {
+    pub now_ms: Millis,
+    pub rng: &'a mut Rng,
+    pub timers: &'a mut Timers,
+    pub world_index: usize,
+    pub sim: &'a SimTimings,
+}
+
+/// Who is calling, resolved from the access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: String,
+    pub access_key_id: String,
+    /// The assumed-role session behind a key issued by AssumeRole.
+    pub session: Option<crate::sts::Session>,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    worlds: Vec<World>,
+    world_index: BTreeMap<(String, String), usize>,
+    rng: Rng,
+    timers: Timers,
+    sessions: Sessions,
+    now_ms: Millis,
+}
+
+/// No service behaviour yet: every operation answers `NotImplemented` through the generated defaults.
+pub(crate) struct NotYetBuilt;
+impl ecsim_api::elbv2::Elbv2Api for NotYetBuilt {}
+impl ecsim_api::codedeploy::CodeDeployApi for NotYetBuilt {}
+impl ecsim_api::cloudwatch::CloudWatchApi for NotYetBuilt {}
+
+impl Engine {
+    pub fn new(config: EngineConfig, now_ms: Millis) -> Self {
+        let rng = Rng::seeded(config.seed);
+        Self {
+            config,
+            worlds: Vec::new(),
+            world_index: BTreeMap::new(),
+            rng,
+            timers: Timers::default(),
+            sessions: Sessions::default(),
+            now_ms,
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        self.now_ms
+    }
+
+    /// Removes everything created through the APIs; the startup topology comes back with the next
+    /// request to each world. The RNG is re-seeded so a reset run replays like a fresh one.
+    pub fn reset(&mut self) {
+        self.worlds.clear();
+        self.world_index.clear();
+        self.timers.clear();
+        self.sessions = Sessions::default();
+        self.rng = Rng::seeded(self.config.seed);
+    }
+
+    /// A request id drawn from the seeded RNG.
+    pub fn request_id(&mut self) -> String {
+        self.rng.uuid()
+    }
+
+    /// The earliest time a controller wants to run.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.timers.next_deadline()
+    }
+
+    /// Runs every controller whose deadline is at or before `now_ms`, in deadline order, then sets
+    /// the engine's time to `now_ms`. Time never goes backwards.
+    pub fn advance_to(&mut self, now_ms: Millis) {
+        while let Some(timer) = self.timers.pop_due(now_ms) {
+            self.now_ms = self.now_ms.max(timer.at_ms);
+            let Some(world) = self.worlds.get_mut(timer.world) else {
+                continue;
+            };
+            let mut ctx = Ctx {
+                now_ms: self.now_ms,
+                rng: &mut self.rng,
+                timers: &mut self.timers,
+                world_index: timer.world,
+                sim: &self.config.sim,
+            };
+            match timer.kind {
+                TimerKind::TaskStep { task_id } => {
+                    crate::ecs::lifecycle::step_task(world, &mut ctx, &task_id)
+                }
+                TimerKind::ServiceCheck { cluster, service } => {
+                    crate::ecs::service_loop::run(world, &mut ctx, &cluster, &service);
+                }
+            }
+        }
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Resolves the calling principal: an AssumeRole session key, a twelve-digit access key (its
+    /// own account), or the default account.
+    pub fn principal(&self, caller: &Caller) -> Principal {
+        let access_key_id = caller.access_key_id.clone().unwrap_or_default();
+        if let Some(session) = self.sessions.get(&access_key_id) {
+            return Principal {
+                account_id: session.account_id.clone(),
+                access_key_id,
+                session: Some(session.clone()),
+            };
+        }
+        let account_id = if ecsim_core::ids::is_account_id(&access_key_id) {
+            access_key_id.clone()
+        } else {
+            self.config.default_account_id.clone()
+        };
+        Principal {
+            account_id,
+            access_key_id,
+            session: None,
+        }
+    }
+
+    fn region_of(&self, caller: &Caller) -> String {
+        match caller.region.as_deref() {
+            Some(r) if is_region_name(r) => r.to_string(),
+            _ => self.config.default_region.clone(),
+        }
+    }
+
+    fn world_for(&mut self, account_id: &str, region: &str) -> usize {
+        let key = (account_id.to_string(), region.to_string());
+        if let Some(&i) = self.world_index.get(&key) {
+            return i;
+        }
+        self.worlds
+            .push(World::new(account_id, region, &self.config.topology));
+        let i = self.worlds.len() - 1;
+        self.world_index.insert(key, i);
+        i
+    }
+
+    /// Applies one API call at `now_ms`: catches controllers up to `now_ms`, then runs the handler.
+    /// `input` has already been validated against the operation's input shape.
+    pub fn handle(
+        &mut self,
+        now_ms: Millis,
+        service: &ServiceSchema,
+        operation: &OperationSchema,
+        input: Value,
+        caller: &Caller,
+    ) -> Result<Value, AwsError> {
+        self.advance_to(now_ms);
+        let principal = self.principal(caller);
+        let region = self.region_of(caller);
+        let world_index = self.world_for(&principal.account_id, &region);
+        let world = &mut self.worlds[world_index];
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            timers: &mut self.timers,
+            world_index,
+            sim: &self.config.sim,
+        };
+        match service.name {
+            "ecs" => {
+                let op = operation_of(ecsim_api::ecs::Operation::from_name, service, operation)?;
+                let mut handler = crate::ecs::EcsHandler { world, ctx: &mut ctx };
+                ecsim_api::ecs::dispatch(&mut handler, op, input)
+            }
+            "ec2" => {
+                let op = operation_of(ecsim_api::ec2::Operation::from_name, service, operation)?;
+                let mut handler = crate::ec2::Ec2Handler { world, ctx: &mut ctx };
+                ecsim_api::ec2::dispatch(&mut handler, op, input)
+            }
+            "sts" => {
+                let op = operation_of(ecsim_api::sts::Operation::from_name, service, operation)?;
+                let mut handler = crate::sts::StsHandler {
+                    principal: &principal,
+                    sessions: &mut self.sessions,
+                    ctx: &mut ctx,
+                };
+                ecsim_api::sts::dispatch(&mut handler, op, input)
+            }
+            "elbv2" => {
+                let op = operation_of(ecsim_api::elbv2::Operation::from_name, service, operation)?;
+                ecsim_api::elbv2::dispatch(&mut NotYetBuilt, op, input)
+            }
+            "codedeploy" => {
+                let op = operation_of(ecsim_api::codedeploy::Operation::from_name, service, operation)?;
+                ecsim_api::codedeploy::dispatch(&mut NotYetBuilt, op, input)
+            }
+            "cloudwatch" => {
+                let op = operation_of(ecsim_api::cloudwatch::Operation::from_name, service, operation)?;
+                ecsim_api::cloudwatch::dispatch(&mut NotYetBuilt, op, input)
+            }
+            _ => Err(AwsError::not_implemented(service.service_id, operation.name)),
+        }
+    }
+
+    /// Read access to a world, for tests and the emulator API.
+    pub fn world(&self, account_id: &str, region: &str) -> Option<&World> {
+        self.world_index
+            .get(&(account_id.to_string(), region.to_string()))
+            .map(|&i| &self.worlds[i])
+    }
+
+    /// Number of tasks known across all worlds (for the health endpoint).
+    pub fn task_count(&self) -> usize {
+        self.worlds.iter().map(|w| w.ecs.task_count()).sum()
+    }
+}
+
+fn operation_of<O>(
+    from_name: fn(&str) -> Option<O>,
+    service: &ServiceSchema,
+    operation: &OperationSchema,
+) -> Result<O, AwsError> {
+    from_name(operation.name).ok_or_else(|| AwsError::not_implemented(service.service_id, operation.name))
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`…: lowercase words and a trailing number.
+fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.len() <= 4
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        assert!(is_region_name("us-east-1"));
+        assert!(is_region_name("us-gov-west-1"));
+        assert!(!is_region_name("useast1"));
+        assert!(!is_region_name("us-east-x"));
+        assert!(!is_region_name("US-EAST-1"));
+    }
+}

@@ -1,0 +1,19 @@
+//! ecsim's deterministic control plane: one [`world::World`] per (account, region), the API
+//! handlers that change desired state, the controllers that move actual state toward it on
+//! timers, and the simulated runtime.
+//!
+//! Nothing in this crate reads a clock, sleeps, draws OS randomness or does IO: every entry point
+//! takes `now_ms` from a driver, and randomness comes from the engine's seeded RNG.
+
+pub mod coverage;
+pub mod ec2;
+pub mod ecs;
+pub mod engine;
+pub mod network;
+pub mod runtime;
+pub mod sts;
+pub mod timers;
+pub mod topology;
+pub mod world;
+
+pub use engine::{Engine, EngineConfig};

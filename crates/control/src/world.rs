@@ -1,0 +1,32 @@
+//! One world per (account, region): every resource created through the APIs, as plain data.
+//!
+//! A `World` has no locks and no behaviour of its own; handlers and controllers change it, and
+//! only the engine owns it.
+
+use crate::ecs::state::EcsState;
+use crate::network::Network;
+use crate::topology::TopologyConfig;
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub account_id: String,
+    pub region: String,
+    pub network: Network,
+    pub ecs: EcsState,
+}
+
+impl World {
+    pub fn new(account_id: &str, region: &str, topology: &TopologyConfig) -> Self {
+        Self {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            network: Network::default_for(region, topology),
+            ecs: EcsState::default(),
+        }
+    }
+
+    /// `arn:aws:<service>:<region>:<account>:<resource>` for this world.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        ecsim_core::ids::arn(service, &self.region, &self.account_id, resource)
+    }
+}

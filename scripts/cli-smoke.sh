@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Drives `ecsim serve` with the AWS CLI (from PyPI) the way a user would, asserting exit codes and
+# JSON fields. Usage: ECSIM_BIN=target/debug/ecsim scripts/cli-smoke.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${ECSIM_BIN:-target/debug/ecsim}"
+PORT="${ECSIM_SMOKE_PORT:-45666}"
+LOG="$(mktemp)"
+
+"$BIN" serve --listen "127.0.0.1:$PORT" --log-level warn >"$LOG" 2>&1 &
+PID=$!
+cleanup() { kill "$PID" 2>/dev/null || true; rm -f "$LOG"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/_ecsim/health')" 2>/dev/null; then break; fi
+  sleep 0.05
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+  AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# json FILE EXPR: evaluates a Python expression over the JSON document `d`.
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+out="$(mktemp)"; err="$(mktemp)"
+
+aws ecs create-cluster --cluster-name demo >"$out"
+[ "$(json "$out" "d['cluster']['status']")" = ACTIVE ] || fail "create-cluster"
+
+cat >"$out.td.json" <<'TD'
+{
+  "family": "web",
+  "networkMode": "awsvpc",
+  "requiresCompatibilities": ["FARGATE"],
+  "cpu": "256",
+  "memory": "512",
+  "containerDefinitions": [
+    {"name": "web", "image": "public.ecr.aws/nginx/nginx:latest", "essential": true,
+     "portMappings": [{"containerPort": 8080}],
+     "environment": [{"name": "ECSIM_VERSION", "value": "v1"}]}
+  ]
+}
+TD
+aws ecs register-task-definition --cli-input-json "file://$out.td.json" >"$out"
+[ "$(json "$out" "d['taskDefinition']['revision']")" = 1 ] || fail "register-task-definition"
+
+aws ecs create-service --cluster demo --service-name web --task-definition web:1 --desired-count 3 \
+  --launch-type FARGATE \
+  --network-configuration "awsvpcConfiguration={subnets=[subnet-0ec5100000000000a,subnet-0ec5100000000000b,subnet-0ec5100000000000c]}" >"$out"
+[ "$(json "$out" "d['service']['deployments'][0]['status']")" = PRIMARY ] || fail "create-service"
+
+sleep 2
+aws ecs wait services-stable --cluster demo --services web || fail "services-stable"
+aws ecs describe-services --cluster demo --services web >"$out"
+[ "$(json "$out" "d['services'][0]['runningCount']")" = 3 ] || fail "runningCount"
+
+aws ecs list-tasks --cluster demo --service-name web >"$out"
+tasks=$(json "$out" "' '.join(d['taskArns'])")
+aws ecs describe-tasks --cluster demo --tasks $tasks >"$out"
+[ "$(json "$out" "len(d['tasks'])")" = 3 ] || fail "describe-tasks count"
+[ "$(json "$out" "all(t['lastStatus']=='RUNNING' for t in d['tasks'])")" = True ] || fail "tasks RUNNING"
+[ "$(json "$out" "sorted(t['availabilityZone'] for t in d['tasks'])")" = "['us-east-1a', 'us-east-1b', 'us-east-1c']" ] || fail "AZ spread"
+[ "$(json "$out" "all(any(x['name']=='privateIPv4Address' and x['value'].startswith('172.31.') for x in t['attachments'][0]['details']) for t in d['tasks'])")" = True ] || fail "private IPs"
+
+aws sts get-caller-identity >"$out"
+[ "$(json "$out" "d['Account']")" = 000000000000 ] || fail "get-caller-identity"
+
+aws ec2 describe-subnets --filters Name=default-for-az,Values=true >"$out"
+[ "$(json "$out" "len(d['Subnets'])")" = 6 ] || fail "describe-subnets"
+
+if aws ecs describe-services --cluster nope --services web >"$out" 2>"$err"; then fail "missing cluster succeeded"; fi
+grep -q ClusterNotFoundException "$err" || fail "ClusterNotFoundException expected: $(cat "$err")"
+
+if aws cloudwatch describe-alarms >"$out" 2>"$err"; then fail "unbuilt CloudWatch succeeded"; fi
+grep -q NotImplemented "$err" || fail "NotImplemented expected: $(cat "$err")"
+
+kill -INT "$PID"
+wait "$PID" || fail "ecsim did not shut down cleanly on SIGINT"
+trap - EXIT
+rm -f "$LOG" "$out" "$err" "$out.td.json"
+echo "CLI smoke test: 12 passed, 0 failed"

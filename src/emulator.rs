@@ -1,0 +1,259 @@
+//! The emulator as a library: start one in-process (on a loopback port) and get its endpoint URL
+//! and a handle on its clock. `ecsim serve` and the project's own tests both use it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecsim_control::runtime::SimTimings;
+use ecsim_control::topology::TopologyConfig;
+use ecsim_control::{Engine, EngineConfig};
+use ecsim_core::{Clock, SystemClock, VirtualClock};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::shared::Shared;
+
+/// Where the control plane takes its time from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClockMode {
+    /// Real time; controllers run at their deadlines (`ecsim serve`).
+    #[default]
+    System,
+    /// Simulated time that moves only through [`EmulatorClock::advance`].
+    Virtual,
+}
+
+/// The task runtime behind the emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// Simulated tasks driven by the behaviour model.
+    #[default]
+    Simulated,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid topology: {0}")]
+    Topology(#[from] ecsim_control::topology::TopologyError),
+}
+
+/// Configures and starts an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    listen: SocketAddr,
+    seed: u64,
+    clock: ClockMode,
+    runtime: Runtime,
+    default_account_id: String,
+    default_region: String,
+    topology: TopologyConfig,
+    sim: SimTimings,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 0,
+            clock: ClockMode::System,
+            runtime: Runtime::Simulated,
+            default_account_id: "000000000000".into(),
+            default_region: "us-east-1".into(),
+            topology: TopologyConfig::default(),
+            sim: SimTimings::default(),
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Address to listen on; port 0 picks a free port. Default `127.0.0.1:0`.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn clock(mut self, mode: ClockMode) -> Self {
+        self.clock = mode;
+        self
+    }
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = runtime;
+        self
+    }
+    pub fn default_account_id(mut self, account: impl Into<String>) -> Self {
+        self.default_account_id = account.into();
+        self
+    }
+    pub fn default_region(mut self, region: impl Into<String>) -> Self {
+        self.default_region = region.into();
+        self
+    }
+    pub fn topology(mut self, topology: TopologyConfig) -> Self {
+        self.topology = topology;
+        self
+    }
+    pub fn sim_timings(mut self, sim: SimTimings) -> Self {
+        self.sim = sim;
+        self
+    }
+
+    /// Binds the listener and starts serving. Returns once the port accepts connections.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        self.topology.validate()?;
+        let (clock, virtual_clock): (Arc<dyn Clock>, Option<VirtualClock>) = match self.clock {
+            ClockMode::System => (Arc::new(SystemClock), None),
+            ClockMode::Virtual => {
+                let v = VirtualClock::default();
+                (Arc::new(v.clone()), Some(v))
+            }
+        };
+        let config = EngineConfig {
+            default_account_id: self.default_account_id,
+            default_region: self.default_region,
+            seed: self.seed,
+            topology: self.topology,
+            sim: self.sim,
+        };
+        let engine = Engine::new(config, clock.now_ms());
+        let shared = Shared::new(engine, clock, virtual_clock, self.seed);
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: self.listen,
+            source,
+        })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        if self.clock == ClockMode::System {
+            tasks.push(tokio::spawn(crate::driver::run(
+                shared.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        tasks.push(tokio::spawn(serve(listener, shared.clone(), shutdown_rx)));
+        Ok(Emulator {
+            addr,
+            shared,
+            shutdown: shutdown_tx,
+            tasks,
+        })
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let service = service_fn(move |req| crate::gateway::handle(shared.clone(), req));
+                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection closed with an error");
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    drop(listener);
+    // In-flight requests finish; idle keep-alive connections close.
+    #[allow(clippy::disallowed_methods)]
+    let deadline = tokio::time::sleep(Duration::from_secs(5));
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = deadline => tracing::warn!("connections still open after 5 s; closing them"),
+    }
+}
+
+/// A running emulator.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Emulator {
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` should be.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A handle on the emulator's clock.
+    pub fn clock(&self) -> EmulatorClock {
+        EmulatorClock {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and stops the driver.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// The clock of a running emulator.
+#[derive(Clone)]
+pub struct EmulatorClock {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for EmulatorClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorClock")
+            .field("virtual", &self.is_virtual())
+            .field("now_ms", &self.now_ms())
+            .finish()
+    }
+}
+
+impl EmulatorClock {
+    /// Milliseconds since the Unix epoch, as the control plane sees them.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    pub fn is_virtual(&self) -> bool {
+        self.shared.clock.is_virtual()
+    }
+
+    /// Moves virtual time forward, running every controller deadline on the way in order.
+    /// Has no effect on the system clock.
+    pub fn advance(&self, by: Duration) {
+        self.shared
+            .advance_virtual(u64::try_from(by.as_millis()).unwrap_or(u64::MAX));
+    }
+}

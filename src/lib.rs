@@ -1,0 +1,27 @@
+//! ecsim: a local AWS container-stack emulator. One server speaks the real ECS, EC2 networking and
+//! STS APIs (ELBv2, CodeDeploy and CloudWatch are routed and answer `NotImplemented` until built)
+//! on one port, with a deterministic control plane that runs on the system clock or on a virtual
+//! clock.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ecsim::{ClockMode, Emulator};
+//! let emulator = Emulator::builder().seed(7).clock(ClockMode::Virtual).start().await?;
+//! println!("AWS_ENDPOINT_URL={}", emulator.endpoint_url());
+//! emulator.clock().advance(std::time::Duration::from_secs(60));
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! This crate is the IO edge: sockets, the live driver and the CLI. The control plane itself lives
+//! in `ecsim-control` and never touches IO or the OS clock.
+
+mod admin;
+pub mod config;
+mod driver;
+mod emulator;
+mod gateway;
+mod shared;
+
+pub use emulator::{ClockMode, Emulator, EmulatorBuilder, EmulatorClock, Runtime, StartError};
+pub use gateway::MAX_REQUEST_BODY_BYTES;

@@ -1,0 +1,129 @@
+//! The `ecsim` command: `ecsim serve` runs the emulator; `ecsim coverage` prints or checks the
+//! generated table of implemented operations.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use ecsim::{ClockMode, Emulator};
+
+/// ecsim — the AWS container stack (ECS, EC2 networking, STS; ELBv2, CodeDeploy and CloudWatch
+/// routed) on one local port, offline, with a deterministic control plane.
+#[derive(Debug, Parser)]
+#[command(name = "ecsim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the emulator until Ctrl-C. Point SDKs and the AWS CLI at it with AWS_ENDPOINT_URL.
+    Serve(ServeArgs),
+    /// Print the table of implemented operations (docs/coverage.md), write it, or check it.
+    Coverage {
+        /// Write the table to this file instead of printing it.
+        #[arg(long, value_name = "FILE", conflicts_with = "check")]
+        write: Option<PathBuf>,
+        /// Exit 1 if this file differs from the generated table.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (loopback by default; the API has no authentication).
+    #[arg(long, env = "ECSIM_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
+    /// Region for requests that carry no SigV4 credential scope.
+    #[arg(long, env = "ECSIM_REGION", default_value = "us-east-1")]
+    region: String,
+    /// Account for requests whose access key id is not twelve digits.
+    #[arg(long, env = "ECSIM_ACCOUNT_ID", default_value = "000000000000")]
+    account_id: String,
+    /// Log filter: error, warn, info, debug, trace, or a tracing directive.
+    #[arg(long, env = "ECSIM_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+    /// Seed of the control plane's random numbers (identifiers, tie-breaks): a seed replays a run.
+    #[arg(long, env = "ECSIM_SEED", default_value_t = 0)]
+    seed: u64,
+    /// JSON file describing the simulated topology (see README, "Configuration").
+    #[arg(long, env = "ECSIM_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Coverage { write, check } => coverage(write, check),
+    }
+}
+
+fn coverage(write: Option<PathBuf>, check: Option<PathBuf>) -> Result<()> {
+    let table = ecsim_control::coverage::markdown();
+    if let Some(path) = write {
+        std::fs::write(&path, table).with_context(|| format!("writing {}", path.display()))?;
+    } else if let Some(path) = check {
+        let committed =
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if committed != table {
+            bail!(
+                "{} is out of date: run `cargo run -- coverage --write {}`",
+                path.display(),
+                path.display()
+            );
+        }
+    } else {
+        print!("{table}");
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log_level).context("--log-level")?)
+        .with_target(false)
+        .init();
+    if !ecsim_core::ids::is_account_id(&args.account_id) {
+        bail!("--account-id must be twelve digits, got '{}'", args.account_id);
+    }
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .seed(args.seed)
+        .clock(ClockMode::System)
+        .default_account_id(&args.account_id)
+        .default_region(&args.region);
+    if let Some(path) = &args.config {
+        let file = ecsim::config::FileConfig::load(path)?;
+        if let Some(topology) = file.topology {
+            builder = builder.topology(topology);
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting tokio")?;
+    runtime.block_on(async move {
+        let emulator = builder.start().await?;
+        let url = emulator.endpoint_url();
+        tracing::info!(%url, seed = args.seed, runtime = "sim", "ecsim is listening");
+        println!(
+            "ecsim {} listening on {url} (runtime: sim, clock: system, seed: {})",
+            env!("CARGO_PKG_VERSION"),
+            args.seed
+        );
+        println!("Point AWS SDKs and the AWS CLI at it:");
+        println!("  export AWS_ENDPOINT_URL={url}");
+        println!(
+            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION={}",
+            args.region
+        );
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tracing::info!("shutting down");
+        emulator.shutdown().await;
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,152 @@
+//! Starting an emulator and building SDK clients for it. On the virtual clock, the SDK's sleeps
+//! advance the emulator's clock, so waiters finish in milliseconds of wall time.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::{AsyncSleep, SharedAsyncSleep, Sleep};
+use aws_smithy_async::time::{SharedTimeSource, TimeSource};
+use aws_smithy_http_client::Builder as HttpClientBuilder;
+use ecsim::{ClockMode, Emulator, EmulatorClock};
+
+pub const REGION: &str = "us-east-1";
+/// Default subnets of the simulated topology, one per AZ (a..f).
+pub fn default_subnet(letter: char) -> String {
+    format!("subnet-0ec5100000000000{letter}")
+}
+
+#[derive(Debug, Clone)]
+struct VirtualSleep(Arc<EmulatorClock>);
+
+impl AsyncSleep for VirtualSleep {
+    fn sleep(&self, duration: Duration) -> Sleep {
+        // Time moves when the sleep is awaited, not when it is created: a timeout whose guarded
+        // future finishes first never polls its sleep, and so never moves the clock.
+        let clock = self.0.clone();
+        Sleep::new(async move { clock.advance(duration) })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct VirtualTime(Arc<EmulatorClock>);
+
+impl TimeSource for VirtualTime {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.0.now_ms())
+    }
+}
+
+pub struct Env {
+    pub emulator: Emulator,
+    pub ecs: aws_sdk_ecs::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub ec2: aws_sdk_ec2::Client,
+}
+
+impl Env {
+    pub fn clock(&self) -> EmulatorClock {
+        self.emulator.clock()
+    }
+
+    pub fn url(&self) -> String {
+        self.emulator.endpoint_url()
+    }
+}
+
+pub async fn start(mode: ClockMode) -> Env {
+    start_with(Emulator::builder().seed(7).clock(mode), "test").await
+}
+
+pub async fn start_with(builder: ecsim::EmulatorBuilder, access_key: &str) -> Env {
+    let emulator = builder.start().await.expect("emulator starts");
+    clients_for(emulator, access_key)
+}
+
+fn clients_for(emulator: Emulator, access_key: &str) -> Env {
+    let url = emulator.endpoint_url();
+    let clock = Arc::new(emulator.clock());
+    let http = HttpClientBuilder::new().build_http();
+    let creds = Credentials::new(access_key, "test", None, None, "ecsim-tests");
+    let (sleep, time): (Option<SharedAsyncSleep>, Option<SharedTimeSource>) = if clock.is_virtual() {
+        (
+            Some(SharedAsyncSleep::new(VirtualSleep(clock.clone()))),
+            Some(SharedTimeSource::new(VirtualTime(clock.clone()))),
+        )
+    } else {
+        (None, None)
+    };
+    macro_rules! client {
+        ($krate:ident) => {{
+            let mut b = $krate::Config::builder()
+                .behavior_version($krate::config::BehaviorVersion::latest())
+                .endpoint_url(&url)
+                .region($krate::config::Region::new(REGION))
+                .credentials_provider(creds.clone())
+                .http_client(http.clone());
+            if let Some(s) = &sleep {
+                // Sleeps advance virtual time, so only waiters may sleep: no timeouts, no retries,
+                // no stalled-stream checks (they would move the clock during a request).
+                b = b
+                    .sleep_impl(s.clone())
+                    .timeout_config($krate::config::timeout::TimeoutConfig::disabled())
+                    .retry_config($krate::config::retry::RetryConfig::disabled())
+                    .stalled_stream_protection($krate::config::StalledStreamProtectionConfig::disabled())
+                    .identity_cache($krate::config::IdentityCache::no_cache());
+            } else {
+                b = b.sleep_impl(SharedAsyncSleep::new(
+                    aws_smithy_async::rt::sleep::TokioSleep::new(),
+                ));
+            }
+            if let Some(t) = &time {
+                b = b.time_source(t.clone());
+            }
+            $krate::Client::from_conf(b.build())
+        }};
+    }
+    Env {
+        ecs: client!(aws_sdk_ecs),
+        sts: client!(aws_sdk_sts),
+        ec2: client!(aws_sdk_ec2),
+        emulator,
+    }
+}
+
+/// The error code of an SDK error.
+pub fn code<E: aws_sdk_ecs::error::ProvideErrorMetadata>(e: &E) -> String {
+    e.code().unwrap_or("<no code>").to_string()
+}
+
+/// A Fargate task definition registration with one container.
+pub fn fargate_task_definition(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    env: &[(&str, &str)],
+) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder {
+    use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, KeyValuePair, NetworkMode, PortMapping};
+    let mut container = ContainerDefinition::builder()
+        .name("web")
+        .image("public.ecr.aws/nginx/nginx:latest")
+        .essential(true)
+        .port_mappings(PortMapping::builder().container_port(8080).build());
+    for (k, v) in env {
+        container = container.environment(KeyValuePair::builder().name(*k).value(*v).build());
+    }
+    ecs.register_task_definition()
+        .family(family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(container.build())
+}
+
+pub fn awsvpc(subnets: &[String]) -> aws_sdk_ecs::types::NetworkConfiguration {
+    let mut vpc = aws_sdk_ecs::types::AwsVpcConfiguration::builder();
+    for s in subnets {
+        vpc = vpc.subnets(s);
+    }
+    aws_sdk_ecs::types::NetworkConfiguration::builder()
+        .awsvpc_configuration(vpc.build().expect("subnets"))
+        .build()
+}

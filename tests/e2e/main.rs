@@ -1,0 +1,12 @@
+//! End-to-end tests: real aws-sdk-rust clients against an in-process emulator on a loopback port.
+
+mod common;
+mod coverage;
+mod determinism;
+mod ec2;
+mod ecs_clusters;
+mod ecs_services;
+mod ecs_task_definitions;
+mod ecs_tasks;
+mod protocol;
+mod sts;
