@@ -10,10 +10,15 @@ BIN=target/release/ecsim
 URL="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 
-"$BIN" serve --listen "127.0.0.1:$PORT" --log-level error >/dev/null 2>&1 &
+# Large subnets, so RunTask never runs out of addresses during the run.
+echo '{"topology":{"defaultVpcCidr":"10.0.0.0/8","defaultSubnetPrefixLength":11}}' >"$WORK/config.json"
+START_NS=$(date +%s%N)
+"$BIN" serve --listen "127.0.0.1:$PORT" --log-level error --config "$WORK/config.json" >/dev/null 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do curl -sf "$URL/_ecsim/health" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 1 1000); do curl -sf "$URL/_ecsim/health" >/dev/null && break; sleep 0.005; done
+echo "== cold start to first answered request: $(( ($(date +%s%N) - START_NS) / 1000000 )) ms"
+echo "== idle RSS before any API call (KiB): $(ps -o rss= -p $PID)"
 
 AUTH='AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/ecs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7'
 call() { curl -sf "$URL/" -H "x-amz-target: AmazonEC2ContainerServiceV20141113.$1" \
@@ -47,4 +52,4 @@ done
 # RunTask creates ten tasks per call: keep it short so the task table stays bounded.
 echo "== run_task count=10 (wrk -t1 -c1 -d3s)"
 wrk -t1 -c1 -d3s --latency -s "$WORK/run_task.lua" "$URL/" | grep -E "Requests/sec|50%|90%|99%|Non-2xx" || true
-echo "== idle RSS after the runs (KiB): $(ps -o rss= -p $PID)"
+echo "== RSS after the runs (KiB): $(ps -o rss= -p $PID)  tasks: $(curl -sf "$URL/_ecsim/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"])')"

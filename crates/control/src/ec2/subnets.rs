@@ -235,6 +235,7 @@ pub(super) fn create(
         map_public_ip_on_launch: false,
         tags,
         used_hosts: Default::default(),
+        free_hint: crate::network::FIRST_USABLE_HOST,
     };
     world.network.subnets.insert(id.clone(), subnet);
     let out = world.network.subnets.get(&id).map(|s| view(world, s));

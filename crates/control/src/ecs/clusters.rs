@@ -321,6 +321,8 @@ pub fn create_cluster(
         services: BTreeMap::new(),
         tasks: BTreeMap::new(),
         container_instances: BTreeMap::new(),
+        live_load: BTreeMap::new(),
+        service_tasks: BTreeMap::new(),
     };
     if let Some(old) = h.world.ecs.clusters.insert(name.clone(), record) {
         for task_id in old.tasks.keys() {

@@ -176,6 +176,14 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         .task_cluster
         .insert(id.clone(), new.cluster_name.clone());
     if let Some(cluster) = world.ecs.clusters.get_mut(&new.cluster_name) {
+        cluster.adjust_load(&task.group, &task.placement.availability_zone, true);
+        if let Some(service) = &task.service_name {
+            cluster
+                .service_tasks
+                .entry(service.clone())
+                .or_default()
+                .insert(id.clone());
+        }
         cluster.tasks.insert(id.clone(), task);
     }
     Ok(id)
@@ -208,6 +216,17 @@ pub fn request_stop(
         return;
     }
     task.desired_status = "STOPPED";
+    let (group, zone, cluster_name) = (
+        task.group.clone(),
+        task.placement.availability_zone.clone(),
+        task.cluster_name.clone(),
+    );
+    if let Some(c) = world.ecs.clusters.get_mut(&cluster_name) {
+        c.adjust_load(&group, &zone, false);
+    }
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
     task.stop_code = Some(code);
     task.stopped_reason = Some(reason);
     task.stopping_at_ms = Some(ctx.now_ms);
@@ -388,8 +407,12 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             // Retention over: the task is no longer describable.
             let cluster = task.cluster_name.clone();
             world.ecs.task_cluster.remove(task_id);
-            if let Some(c) = world.ecs.clusters.get_mut(&cluster) {
-                c.tasks.remove(task_id);
+            if let Some(c) = world.ecs.clusters.get_mut(&cluster)
+                && let Some(t) = c.tasks.remove(task_id)
+                && let Some(service) = t.service_name
+                && let Some(ids) = c.service_tasks.get_mut(&service)
+            {
+                ids.remove(task_id);
             }
         }
     }

@@ -51,11 +51,7 @@ pub fn reserved(cluster: &ClusterRecord, instance_id: &str) -> (i64, i64) {
 
 /// Live tasks of `group` per AZ, the load spread placement balances.
 pub fn group_load_by_zone(cluster: &ClusterRecord, group: &str) -> BTreeMap<String, usize> {
-    let mut load = BTreeMap::new();
-    for t in cluster.tasks.values().filter(|t| t.is_live() && t.group == group) {
-        *load.entry(t.placement.availability_zone.clone()).or_insert(0) += 1;
-    }
-    load
+    cluster.live_load.get(group).cloned().unwrap_or_default()
 }
 
 /// Checks an awsvpc configuration against the world's network, as ECS does on RunTask and

@@ -154,11 +154,8 @@ pub fn render_task(
 
 fn render_deployment(d: &DeploymentRecord, cluster: &ClusterRecord, service: &str) -> api::Deployment {
     let (mut running, mut pending) = (0, 0);
-    for t in cluster.tasks.values() {
-        if t.service_name.as_deref() == Some(service)
-            && t.deployment_id.as_deref() == Some(&d.id)
-            && t.is_live()
-        {
+    for t in cluster.tasks_of_service(service) {
+        if t.deployment_id.as_deref() == Some(&d.id) && t.is_live() {
             if t.status == TaskStatus::Running {
                 running += 1;
             } else if t.status.is_pending() {
@@ -190,8 +187,8 @@ fn render_deployment(d: &DeploymentRecord, cluster: &ClusterRecord, service: &st
 
 pub fn render_service(svc: &ServiceRecord, cluster: &ClusterRecord, include_tags: bool) -> api::Service {
     let (mut running, mut pending) = (0, 0);
-    for t in cluster.tasks.values() {
-        if t.service_name.as_deref() == Some(svc.name.as_str()) && t.is_live() {
+    for t in cluster.tasks_of_service(&svc.name) {
+        if t.is_live() {
             if t.status == TaskStatus::Running {
                 running += 1;
             } else if t.status.is_pending() {

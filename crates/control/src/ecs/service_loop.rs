@@ -87,11 +87,7 @@ fn census(world: &World, cluster: &str, service: &str) -> Census {
     let Some(cl) = world.ecs.clusters.get(cluster) else {
         return c;
     };
-    for t in cl
-        .tasks
-        .values()
-        .filter(|t| t.service_name.as_deref() == Some(service))
-    {
+    for t in cl.tasks_of_service(service) {
         if t.is_live() {
             c.live.push((
                 t.id.clone(),

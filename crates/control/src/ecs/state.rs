@@ -29,6 +29,9 @@ pub struct EcsState {
     /// Where each task id lives, so timers find tasks without a cluster name.
     pub task_cluster: BTreeMap<String, String>,
     /// Tags of the account's capacity providers (`FARGATE`, `FARGATE_SPOT`) by name.
+    /// `(family, revision)` of revisions in DELETE_IN_PROGRESS, waiting for their last user to go;
+    /// kept so the purge costs nothing while no deletion is pending.
+    pub pending_deletions: std::collections::BTreeSet<(String, i32)>,
     pub capacity_provider_tags: BTreeMap<String, TagList>,
 }
 
@@ -61,6 +64,33 @@ pub struct ClusterRecord {
     pub tasks: BTreeMap<String, TaskRecord>,
     /// Container instances by id (the last ARN segment).
     pub container_instances: BTreeMap<String, ContainerInstanceRecord>,
+    /// Live tasks (desired RUNNING) per task group and AZ: the load spread placement balances,
+    /// kept up to date so placement does not scan every task.
+    pub live_load: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Task ids of each service (until they leave the cluster), so services never scan every task.
+    pub service_tasks: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+impl ClusterRecord {
+    /// Counts a task of `group` in `zone` as live (`delta` +1) or no longer live (-1).
+    pub fn adjust_load(&mut self, group: &str, zone: &str, up: bool) {
+        let zones = self.live_load.entry(group.to_string()).or_default();
+        let n = zones.entry(zone.to_string()).or_insert(0);
+        if up {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// The tasks of a service.
+    pub fn tasks_of_service<'c>(&'c self, service: &str) -> impl Iterator<Item = &'c TaskRecord> + 'c {
+        self.service_tasks
+            .get(service)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.tasks.get(id))
+    }
 }
 
 /// The revisions of one family. Revision numbers are never reused, even after deletion.

@@ -140,6 +140,9 @@ fn arn_of(world: &World, reference: &str) -> String {
 /// service (or deployment of one) uses any more, as ECS finishes deletions. Revision numbers stay
 /// taken: the family keeps `last_revision`.
 pub fn purge_deleted(ecs: &mut EcsState) {
+    if ecs.pending_deletions.is_empty() {
+        return;
+    }
     let mut in_use: BTreeSet<String> = BTreeSet::new();
     for cluster in ecs.clusters.values() {
         let tasks = cluster.tasks.values().filter(|t| t.status != TaskStatus::Stopped);
@@ -149,14 +152,20 @@ pub fn purge_deleted(ecs: &mut EcsState) {
             in_use.extend(s.deployments.iter().map(|d| d.task_definition_arn.clone()));
         }
     }
-    for family in ecs.families.values_mut() {
-        family.revisions.retain(|_, r| {
-            status_of(r) != S::DeleteInProgress
-                || r.definition
-                    .task_definition_arn
-                    .as_ref()
-                    .is_some_and(|a| in_use.contains(a))
-        });
+    let pending = std::mem::take(&mut ecs.pending_deletions);
+    for (family, revision) in pending {
+        let Some(revisions) = ecs.families.get_mut(&family).map(|f| &mut f.revisions) else {
+            continue;
+        };
+        let still_used = revisions
+            .get(&revision)
+            .and_then(|r| r.definition.task_definition_arn.as_ref())
+            .is_some_and(|a| in_use.contains(a));
+        if still_used {
+            ecs.pending_deletions.insert((family, revision));
+        } else {
+            revisions.remove(&revision);
+        }
     }
 }
 
@@ -706,7 +715,9 @@ fn delete_one(world: &mut World, now: f64, reference: &str) -> Result<api::TaskD
         S::Inactive => {
             record.definition.status = Some(S::DeleteInProgress);
             record.definition.delete_requested_at = Some(now);
-            Ok(record.definition.clone())
+            let deleted = record.definition.clone();
+            world.ecs.pending_deletions.insert((family, revision));
+            Ok(deleted)
         }
         S::DeleteInProgress => Ok(record.definition.clone()),
     }
