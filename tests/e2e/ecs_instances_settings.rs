@@ -19,23 +19,46 @@ async fn update_cluster_and_settings() {
     let updated = ecs
         .update_cluster_settings()
         .cluster("u")
-        .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enhanced").build())
+        .settings(
+            ClusterSetting::builder()
+                .name(ClusterSettingName::ContainerInsights)
+                .value("enhanced")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(updated.cluster().unwrap().settings()[0].value(), Some("enhanced"));
     let config = ClusterConfiguration::builder()
         .execute_command_configuration(
-            ExecuteCommandConfiguration::builder().logging(ExecuteCommandLogging::Default).build(),
+            ExecuteCommandConfiguration::builder()
+                .logging(ExecuteCommandLogging::Default)
+                .build(),
         )
         .build();
-    ecs.update_cluster().cluster("u").configuration(config.clone()).send().await.unwrap();
-    let described = ecs.describe_clusters().clusters("u").include(ClusterField::Configurations).send().await.unwrap();
+    ecs.update_cluster()
+        .cluster("u")
+        .configuration(config.clone())
+        .send()
+        .await
+        .unwrap();
+    let described = ecs
+        .describe_clusters()
+        .clusters("u")
+        .include(ClusterField::Configurations)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(described.clusters()[0].configuration(), Some(&config));
     let err = ecs
         .update_cluster_settings()
         .cluster("u")
-        .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("maybe").build())
+        .settings(
+            ClusterSetting::builder()
+                .name(ClusterSettingName::ContainerInsights)
+                .value("maybe")
+                .build(),
+        )
         .send()
         .await
         .unwrap_err();
@@ -52,7 +75,13 @@ async fn start_task_on_chosen_instances_and_deregister() {
     let ci = ecs
         .register_container_instance()
         .cluster("ec2")
-        .attributes(Attribute::builder().name("ecs.availability-zone").value("us-east-1c").build().unwrap())
+        .attributes(
+            Attribute::builder()
+                .name("ecs.availability-zone")
+                .value("us-east-1c")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -62,7 +91,13 @@ async fn start_task_on_chosen_instances_and_deregister() {
     assert_eq!(ci.status(), Some("ACTIVE"));
     ecs.register_task_definition()
         .family("job")
-        .container_definitions(ContainerDefinition::builder().name("j").image("busybox").memory(256).build())
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("j")
+                .image("busybox")
+                .memory(256)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -82,15 +117,38 @@ async fn start_task_on_chosen_instances_and_deregister() {
     let task_arn = started.tasks()[0].task_arn().unwrap().to_string();
     env.clock().advance(Duration::from_secs(5));
 
-    let err = ecs.deregister_container_instance().cluster("ec2").container_instance(&ci_arn).send().await.unwrap_err();
+    let err = ecs
+        .deregister_container_instance()
+        .cluster("ec2")
+        .container_instance(&ci_arn)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "InvalidParameterException", "it still runs a task");
-    let gone =
-        ecs.deregister_container_instance().cluster("ec2").container_instance(&ci_arn).force(true).send().await.unwrap();
+    let gone = ecs
+        .deregister_container_instance()
+        .cluster("ec2")
+        .container_instance(&ci_arn)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.container_instance().unwrap().status(), Some("INACTIVE"));
-    let t = ecs.describe_tasks().cluster("ec2").tasks(&task_arn).send().await.unwrap();
+    let t = ecs
+        .describe_tasks()
+        .cluster("ec2")
+        .tasks(&task_arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(t.tasks()[0].desired_status(), Some("STOPPED"));
     assert_eq!(t.tasks()[0].stop_code(), Some(&TaskStopCode::TerminationNotice));
-    let listed = ecs.list_container_instances().cluster("ec2").send().await.unwrap();
+    let listed = ecs
+        .list_container_instances()
+        .cluster("ec2")
+        .send()
+        .await
+        .unwrap();
     assert!(listed.container_instance_arns().is_empty());
 }
 
@@ -106,7 +164,12 @@ async fn account_setting_defaults_and_deletion() {
         .await
         .unwrap();
     assert_eq!(effective.settings()[0].value(), Some("disabled"));
-    ecs.put_account_setting_default().name(SettingName::AwsvpcTrunking).value("enabled").send().await.unwrap();
+    ecs.put_account_setting_default()
+        .name(SettingName::AwsvpcTrunking)
+        .value("enabled")
+        .send()
+        .await
+        .unwrap();
     let effective = ecs
         .list_account_settings()
         .name(SettingName::AwsvpcTrunking)
@@ -115,10 +178,30 @@ async fn account_setting_defaults_and_deletion() {
         .await
         .unwrap();
     assert_eq!(effective.settings()[0].value(), Some("enabled"));
-    ecs.put_account_setting().name(SettingName::ContainerInsights).value("enhanced").send().await.unwrap();
-    ecs.delete_account_setting().name(SettingName::ContainerInsights).send().await.unwrap();
-    let own = ecs.list_account_settings().name(SettingName::ContainerInsights).send().await.unwrap();
+    ecs.put_account_setting()
+        .name(SettingName::ContainerInsights)
+        .value("enhanced")
+        .send()
+        .await
+        .unwrap();
+    ecs.delete_account_setting()
+        .name(SettingName::ContainerInsights)
+        .send()
+        .await
+        .unwrap();
+    let own = ecs
+        .list_account_settings()
+        .name(SettingName::ContainerInsights)
+        .send()
+        .await
+        .unwrap();
     assert!(own.settings().is_empty(), "{:?}", own.settings());
-    let err = ecs.put_account_setting().name(SettingName::AwsvpcTrunking).value("sometimes").send().await.unwrap_err();
+    let err = ecs
+        .put_account_setting()
+        .name(SettingName::AwsvpcTrunking)
+        .value("sometimes")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&err), "InvalidParameterException");
 }

@@ -148,6 +148,54 @@ fn insufficient_failure(instance_arn: String, reason: &str) -> api::Failure {
     }
 }
 
+/// What every task of one RunTask or StartTask call shares.
+struct Prepared {
+    definition: TaskDefinitionRecord,
+    launch: Launch,
+    awsvpc: Option<api::AwsVpcConfiguration>,
+    group: String,
+    overrides: api::TaskOverride,
+    needs: (i64, i64),
+    tags: Vec<api::Tag>,
+    started_by: Option<String>,
+    platform_version: Option<String>,
+    enable_execute_command: bool,
+}
+
+/// Resolves and checks what RunTask and StartTask share: tags, definition, launch, network.
+#[allow(clippy::too_many_arguments)]
+fn prepare(
+    h: &EcsHandler<'_, '_>,
+    task_definition: &str,
+    launch: Launch,
+    network: Option<&api::NetworkConfiguration>,
+    group: Option<&String>,
+    overrides: Option<&api::TaskOverride>,
+    tags: Option<&Vec<api::Tag>>,
+    started_by: Option<&String>,
+) -> Result<Prepared, AwsError> {
+    let tags = tags.cloned().unwrap_or_default();
+    validate_tags(&tags)?;
+    let definition = definition_for(h, task_definition)?;
+    let awsvpc = check_launch(h.world, &definition, launch.launch_type, network)?.cloned();
+    let family = definition.definition.family.clone().unwrap_or_default();
+    let group = group.cloned().unwrap_or_else(|| format!("family:{family}"));
+    let overrides = overrides.cloned().unwrap_or_default();
+    let needs = placement::requirements(&definition.definition, Some(&overrides));
+    Ok(Prepared {
+        definition,
+        launch,
+        awsvpc,
+        group,
+        overrides,
+        needs,
+        tags,
+        started_by: started_by.cloned(),
+        platform_version: None,
+        enable_execute_command: false,
+    })
+}
+
 pub fn run_task(
     h: &mut EcsHandler<'_, '_>,
     input: api::RunTaskRequest,
@@ -158,37 +206,40 @@ pub fn run_task(
     if !(1..=10).contains(&count) {
         return Err(invalid_parameter("count must be between 1 and 10."));
     }
-    let tags = input.tags.clone().unwrap_or_default();
-    validate_tags(&tags)?;
-    let definition = definition_for(h, &input.task_definition)?;
     let launch = resolve_launch(
         cluster,
         input.launch_type,
         input.capacity_provider_strategy.as_deref(),
     )?;
-    let awsvpc = check_launch(
-        h.world,
-        &definition,
-        launch.launch_type,
+    let mut task = prepare(
+        h,
+        &input.task_definition,
+        launch,
         input.network_configuration.as_ref(),
-    )?
-    .cloned();
-    let family = definition.definition.family.clone().unwrap_or_default();
-    let group = input.group.clone().unwrap_or_else(|| format!("family:{family}"));
-    let overrides = input.overrides.clone().unwrap_or_default();
-    let needs = placement::requirements(&definition.definition, Some(&overrides));
-    let fargate = launch.launch_type == api::LaunchType::Fargate;
-    let mut load = placement::group_load_by_zone(cluster, &group);
+        input.group.as_ref(),
+        input.overrides.as_ref(),
+        input.tags.as_ref(),
+        input.started_by.as_ref(),
+    )?;
+    task.platform_version = input.platform_version.clone();
+    task.enable_execute_command = input.enable_execute_command.unwrap_or(false);
+    let fargate = task.launch.launch_type == api::LaunchType::Fargate;
+    let cluster = active_cluster(&h.world.ecs, Some(&cluster_name))?;
+    let mut load = placement::group_load_by_zone(cluster, &task.group);
     let mut started = Vec::new();
     let mut failures = Vec::new();
     for _ in 0..count {
         let placed = if fargate {
-            let subnets = awsvpc.as_ref().map(|c| c.subnets.clone()).unwrap_or_default();
+            let subnets = task
+                .awsvpc
+                .as_ref()
+                .map(|c| c.subnets.clone())
+                .unwrap_or_default();
             placement::place_awsvpc(h.world, &subnets, &mut load)?
         } else {
             let cl = active_cluster(&h.world.ecs, Some(&cluster_name))?;
-            match placement::place_on_instance(cl, needs, &group, None) {
-                Ok(p) => with_eni(h.world, p, awsvpc.as_ref()),
+            match placement::place_on_instance(cl, task.needs, &task.group, None) {
+                Ok(p) => with_eni(h.world, p, task.awsvpc.as_ref()),
                 Err(NoInstance::NoInstances) => {
                     if started.is_empty() {
                         return Err(invalid_parameter(
@@ -203,20 +254,7 @@ pub fn run_task(
                 }
             }
         };
-        let id = start_one(
-            h,
-            &cluster_name,
-            &definition,
-            &group,
-            &input.started_by,
-            &launch,
-            placed,
-            &overrides,
-            &tags,
-            input.platform_version.as_deref(),
-            input.enable_execute_command.unwrap_or(false),
-        )?;
-        started.push(id);
+        started.push(start_one(h, &cluster_name, &task, placed)?);
     }
     Ok(api::RunTaskResponse {
         tasks: Some(render(h, &cluster_name, &started)),
@@ -246,22 +284,14 @@ fn with_eni(
     p
 }
 
-#[allow(clippy::too_many_arguments)]
 fn start_one(
     h: &mut EcsHandler<'_, '_>,
     cluster: &str,
-    definition: &TaskDefinitionRecord,
-    group: &str,
-    started_by: &Option<String>,
-    launch: &Launch,
+    task: &Prepared,
     placement: TaskPlacement,
-    overrides: &api::TaskOverride,
-    tags: &[api::Tag],
-    platform_version: Option<&str>,
-    enable_execute_command: bool,
 ) -> Result<String, AwsError> {
-    let fargate = launch.launch_type == api::LaunchType::Fargate;
-    let platform_version = fargate.then(|| match platform_version {
+    let fargate = task.launch.launch_type == api::LaunchType::Fargate;
+    let platform_version = fargate.then(|| match task.platform_version.as_deref() {
         None | Some("LATEST") => "1.4.0".to_string(),
         Some(v) => v.to_string(),
     });
@@ -271,18 +301,18 @@ fn start_one(
         h.ctx,
         NewTask {
             cluster_name: cluster.to_string(),
-            definition,
-            group: group.to_string(),
-            started_by: started_by.clone(),
+            definition: &task.definition,
+            group: task.group.clone(),
+            started_by: task.started_by.clone(),
             service_name: None,
             deployment_id: None,
-            launch_type: Some(launch.launch_type),
-            capacity_provider_name: launch.capacity_provider_name.clone(),
+            launch_type: Some(task.launch.launch_type),
+            capacity_provider_name: task.launch.capacity_provider_name.clone(),
             platform_version,
             placement,
-            overrides: overrides.clone(),
-            tags: tags.to_vec(),
-            enable_execute_command,
+            overrides: task.overrides.clone(),
+            tags: task.tags.clone(),
+            enable_execute_command: task.enable_execute_command,
         },
     );
     if result.is_err()
@@ -304,24 +334,21 @@ pub fn start_task(
             "containerInstances must contain between 1 and 10 items.",
         ));
     }
-    let tags = input.tags.clone().unwrap_or_default();
-    validate_tags(&tags)?;
-    let definition = definition_for(h, &input.task_definition)?;
-    let awsvpc = check_launch(
-        h.world,
-        &definition,
-        api::LaunchType::Ec2,
-        input.network_configuration.as_ref(),
-    )?
-    .cloned();
-    let family = definition.definition.family.clone().unwrap_or_default();
-    let group = input.group.clone().unwrap_or_else(|| format!("family:{family}"));
-    let overrides = input.overrides.clone().unwrap_or_default();
-    let needs = placement::requirements(&definition.definition, Some(&overrides));
     let launch = Launch {
         launch_type: api::LaunchType::Ec2,
         capacity_provider_name: None,
     };
+    let mut task = prepare(
+        h,
+        &input.task_definition,
+        launch,
+        input.network_configuration.as_ref(),
+        input.group.as_ref(),
+        input.overrides.as_ref(),
+        input.tags.as_ref(),
+        input.started_by.as_ref(),
+    )?;
+    task.enable_execute_command = input.enable_execute_command.unwrap_or(false);
     let mut started = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.container_instances {
@@ -339,23 +366,10 @@ pub fn start_task(
             continue;
         }
         let only = [id.clone()];
-        match placement::place_on_instance(cl, needs, &group, Some(&only)) {
+        match placement::place_on_instance(cl, task.needs, &task.group, Some(&only)) {
             Ok(p) => {
-                let p = with_eni(h.world, p, awsvpc.as_ref());
-                let task = start_one(
-                    h,
-                    &cluster_name,
-                    &definition,
-                    &group,
-                    &input.started_by,
-                    &launch,
-                    p,
-                    &overrides,
-                    &tags,
-                    None,
-                    input.enable_execute_command.unwrap_or(false),
-                )?;
-                started.push(task);
+                let p = with_eni(h.world, p, task.awsvpc.as_ref());
+                started.push(start_one(h, &cluster_name, &task, p)?);
             }
             Err(NoInstance::Insufficient { instance_arn, reason }) => {
                 failures.push(insufficient_failure(instance_arn, reason))
