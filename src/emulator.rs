@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ecsim_control::alarms::AlarmSource;
 use ecsim_control::runtime::SimTimings;
 use ecsim_control::topology::TopologyConfig;
 use ecsim_control::{Engine, EngineConfig};
@@ -58,6 +59,7 @@ pub struct EmulatorBuilder {
     default_region: String,
     topology: TopologyConfig,
     sim: SimTimings,
+    alarms: Option<Arc<dyn AlarmSource>>,
 }
 
 impl Default for EmulatorBuilder {
@@ -71,6 +73,7 @@ impl Default for EmulatorBuilder {
             default_region: "us-east-1".into(),
             topology: TopologyConfig::default(),
             sim: SimTimings::default(),
+            alarms: None,
         }
     }
 }
@@ -110,6 +113,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Where deployment alarms are read from. Until ecsim serves CloudWatch, every alarm is
+    /// unknown unless a source is given here (tests use this to fire an alarm on purpose).
+    pub fn alarm_source(mut self, alarms: Arc<dyn AlarmSource>) -> Self {
+        self.alarms = Some(alarms);
+        self
+    }
+
     /// Binds the listener and starts serving. Returns once the port accepts connections.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.topology.validate()?;
@@ -127,7 +137,10 @@ impl EmulatorBuilder {
             topology: self.topology,
             sim: self.sim,
         };
-        let engine = Engine::new(config, clock.now_ms());
+        let mut engine = Engine::new(config, clock.now_ms());
+        if let Some(alarms) = self.alarms {
+            engine.set_alarm_source(alarms);
+        }
         let shared = Shared::new(engine, clock, virtual_clock, self.seed);
         let listener = TcpListener::bind(self.listen)
             .await

@@ -23,5 +23,6 @@ mod emulator;
 mod gateway;
 mod shared;
 
+pub use ecsim_control::alarms::{AlarmSource, AlarmState};
 pub use emulator::{ClockMode, Emulator, EmulatorBuilder, EmulatorClock, Runtime, StartError};
 pub use gateway::MAX_REQUEST_BODY_BYTES;

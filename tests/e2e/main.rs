@@ -5,6 +5,7 @@ mod coverage;
 mod determinism;
 mod ec2;
 mod ecs_clusters;
+mod ecs_deployments;
 mod ecs_instances_settings;
 mod ecs_services;
 mod ecs_task_definitions;

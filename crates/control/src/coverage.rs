@@ -28,6 +28,7 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
                 timers: &mut timers,
                 world_index: 0,
                 sim: &sim,
+                alarms: &crate::alarms::NoAlarms,
             };
             rows.push((service, name, f(&mut world, &mut ctx)));
         };

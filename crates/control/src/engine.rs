@@ -12,6 +12,7 @@ use ecsim_protocol::route::Caller;
 use ecsim_protocol::schema::{OperationSchema, ServiceSchema};
 use serde_json::Value;
 
+use crate::alarms::{AlarmSource, NoAlarms};
 use crate::runtime::SimTimings;
 use crate::sts::Sessions;
 use crate::timers::{TimerKind, Timers};
@@ -49,6 +50,8 @@ pub struct Ctx<'a> {
     pub timers: &'a mut Timers,
     pub world_index: usize,
     pub sim: &'a SimTimings,
+    /// Alarm state for deployment alarms.
+    pub alarms: &'a dyn AlarmSource,
 }
 
 /// Who is calling, resolved from the access key.
@@ -67,6 +70,7 @@ pub struct Engine {
     rng: Rng,
     timers: Timers,
     sessions: Sessions,
+    alarms: std::sync::Arc<dyn AlarmSource>,
     now_ms: Millis,
 }
 
@@ -86,8 +90,14 @@ impl Engine {
             rng,
             timers: Timers::default(),
             sessions: Sessions::default(),
+            alarms: std::sync::Arc::new(NoAlarms),
             now_ms,
         }
+    }
+
+    /// Where deployment alarms are read from (CloudWatch once it exists; a test double in tests).
+    pub fn set_alarm_source(&mut self, alarms: std::sync::Arc<dyn AlarmSource>) {
+        self.alarms = alarms;
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -132,6 +142,7 @@ impl Engine {
                 timers: &mut self.timers,
                 world_index: timer.world,
                 sim: &self.config.sim,
+                alarms: self.alarms.as_ref(),
             };
             match timer.kind {
                 TimerKind::TaskStep { task_id } => {
@@ -208,6 +219,7 @@ impl Engine {
             timers: &mut self.timers,
             world_index,
             sim: &self.config.sim,
+            alarms: self.alarms.as_ref(),
         };
         match service.name {
             "ecs" => {

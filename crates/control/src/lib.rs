@@ -5,7 +5,9 @@
 //! Nothing in this crate reads a clock, sleeps, draws OS randomness or does IO: every entry point
 //! takes `now_ms` from a driver, and randomness comes from the engine's seeded RNG.
 
+pub mod alarms;
 pub mod coverage;
+pub mod deploy;
 pub mod ec2;
 pub mod ecs;
 pub mod engine;

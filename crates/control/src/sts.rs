@@ -332,6 +332,7 @@ mod tests {
                 timers: &mut self.timers,
                 world_index: 0,
                 sim: &self.sim,
+                alarms: &crate::alarms::NoAlarms,
             };
             let mut handler = StsHandler {
                 principal: &principal,

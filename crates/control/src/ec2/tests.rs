@@ -36,6 +36,7 @@ impl Fixture {
             timers: &mut self.timers,
             world_index: 0,
             sim: &self.sim,
+            alarms: &crate::alarms::NoAlarms,
         };
         let mut handler = Ec2Handler {
             world: &mut self.world,

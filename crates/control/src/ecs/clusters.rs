@@ -633,6 +633,7 @@ pub(crate) mod testkit {
                 timers: &mut self.timers,
                 world_index: 0,
                 sim: &self.sim,
+                alarms: &crate::alarms::NoAlarms,
             };
             let mut h = EcsHandler {
                 world: &mut self.world,

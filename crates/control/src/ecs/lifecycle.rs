@@ -347,6 +347,13 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                 .min()
                 .map(|d| now + d);
             reschedule_running(task, ctx);
+            let owner = task.service_name.clone().zip(task.deployment_id.clone());
+            let cluster = task.cluster_name.clone();
+            if let Some((service, deployment)) = owner
+                && !task.containers.iter().any(|c| c.has_health_check && c.essential)
+            {
+                super::service_loop::task_became_healthy(world, &cluster, &service, &deployment);
+            }
             wake_owner(world, ctx, task_id);
         }
         TaskStatus::Running => run_due_events(world, ctx, task_id),

@@ -7,9 +7,11 @@ pub mod account_settings;
 pub mod clusters;
 pub mod common;
 pub mod container_instances;
+pub mod deployments;
 pub mod lifecycle;
 pub mod placement;
 pub mod render;
+pub mod service_deployments;
 pub mod service_loop;
 pub mod services;
 pub mod state;
@@ -120,6 +122,32 @@ impl EcsApi for EcsHandler<'_, '_> {
     }
     fn list_services(&mut self, input: api::ListServicesRequest) -> R<api::ListServicesResponse> {
         services::list_services(self, input)
+    }
+
+    // service deployment history
+    fn list_service_deployments(
+        &mut self,
+        input: api::ListServiceDeploymentsRequest,
+    ) -> R<api::ListServiceDeploymentsResponse> {
+        service_deployments::list_service_deployments(self, input)
+    }
+    fn describe_service_deployments(
+        &mut self,
+        input: api::DescribeServiceDeploymentsRequest,
+    ) -> R<api::DescribeServiceDeploymentsResponse> {
+        service_deployments::describe_service_deployments(self, input)
+    }
+    fn stop_service_deployment(
+        &mut self,
+        input: api::StopServiceDeploymentRequest,
+    ) -> R<api::StopServiceDeploymentResponse> {
+        service_deployments::stop_service_deployment(self, input)
+    }
+    fn describe_service_revisions(
+        &mut self,
+        input: api::DescribeServiceRevisionsRequest,
+    ) -> R<api::DescribeServiceRevisionsResponse> {
+        service_deployments::describe_service_revisions(self, input)
     }
 
     // tasks

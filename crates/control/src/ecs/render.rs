@@ -244,6 +244,11 @@ pub fn render_service(svc: &ServiceRecord, cluster: &ClusterRecord, include_tags
         propagate_tags: svc.propagate_tags,
         enable_execute_command: Some(svc.enable_execute_command),
         availability_zone_rebalancing: Some(svc.availability_zone_rebalancing),
+        current_service_deployment: svc
+            .deployments
+            .first()
+            .map(|d| d.service_deployment_arn.clone())
+            .filter(|arn| !arn.is_empty()),
         ..Default::default()
     }
 }

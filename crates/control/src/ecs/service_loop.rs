@@ -66,8 +66,33 @@ pub fn count_failed_task(world: &mut World, cluster: &str, service: &str, deploy
         .get_mut(cluster)
         .and_then(|c| c.services.get_mut(service))
         .and_then(|s| s.deployments.iter_mut().find(|d| d.id == deployment))
+        && d.rollout_state == api::DeploymentRolloutState::InProgress
     {
+        // Only a rollout in progress is watched; a finished one keeps its count.
         d.failed_tasks += 1;
+    }
+}
+
+/// A task of `deployment` reached RUNNING: with `resetOnHealthyTask` (the default) the circuit
+/// breaker's consecutive-failure count starts over.
+pub fn task_became_healthy(world: &mut World, cluster: &str, service: &str, deployment: &str) {
+    let Some(svc) = world
+        .ecs
+        .clusters
+        .get_mut(cluster)
+        .and_then(|c| c.services.get_mut(service))
+    else {
+        return;
+    };
+    let reset = svc
+        .deployment_configuration
+        .deployment_circuit_breaker
+        .as_ref()
+        .is_none_or(|b| b.reset_on_healthy_task.unwrap_or(true));
+    if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment)
+        && reset
+    {
+        d.failed_tasks = 0;
     }
 }
 
@@ -151,6 +176,11 @@ pub fn run(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
         .map(|(id, ..)| id.clone())
         .collect();
     for id in &unhealthy {
+        // Stopped for failing health checks: a failure for the circuit breaker.
+        let deployment = world.ecs.task_mut(id).and_then(|t| t.deployment_id.clone());
+        if let Some(deployment) = deployment {
+            count_failed_task(world, cluster, service, &deployment);
+        }
         lifecycle::request_stop(
             world,
             ctx,
@@ -226,6 +256,10 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
         return;
     };
     let primary_id = primary.id.clone();
+    if primary.rollout_state == api::DeploymentRolloutState::Failed {
+        // A failed deployment launches nothing more, and what runs from older ones stays.
+        return;
+    }
     let desired = i64::from(svc.desired_count.max(0));
     let config = &svc.deployment_configuration;
     let max_pct = i64::from(config.maximum_percent.unwrap_or(200));
@@ -442,31 +476,26 @@ fn finish_deployments(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, servi
     let Some(primary_id) = svc.deployments.first().map(|d| d.id.clone()) else {
         return;
     };
+    // Fully replaced deployments leave the list, as on AWS.
     let has_tasks = |id: &str| c.live.iter().any(|t| t.1 == id);
     svc.deployments.retain(|d| d.id == primary_id || has_tasks(&d.id));
+    let mut messages = super::deployments::drive(world, ctx, cluster, service);
+    let Some(svc) = service_mut(world, cluster, service) else {
+        return;
+    };
     let running = c
         .live
         .iter()
         .filter(|t| t.1 == primary_id && t.2 == TaskStatus::Running)
         .count() as i64;
     let others_running = c.live.iter().any(|t| t.1 != primary_id);
-    let steady = svc.deployments.len() == 1 && !others_running && running == i64::from(svc.desired_count);
-    if !steady {
-        return;
-    }
-    let mut messages = Vec::new();
-    if let Some(primary) = svc.deployments.first_mut()
-        && primary.rollout_state == api::DeploymentRolloutState::InProgress
-    {
-        primary.rollout_state = api::DeploymentRolloutState::Completed;
-        primary.rollout_state_reason = format!("ECS deployment {} completed.", primary.id);
-        primary.updated_at_ms = ctx.now_ms;
-        messages.push(format!(
-            "(service {service}) (deployment {}) deployment completed.",
-            primary.id
-        ));
-    }
-    if !svc.steady_reported {
+    let completed = svc
+        .deployments
+        .first()
+        .is_some_and(|d| d.id == primary_id && d.rollout_state == api::DeploymentRolloutState::Completed);
+    let steady =
+        completed && svc.deployments.len() == 1 && !others_running && running == i64::from(svc.desired_count);
+    if steady && !svc.steady_reported {
         svc.steady_reported = true;
         messages.push(format!("(service {service}) has reached a steady state."));
     }

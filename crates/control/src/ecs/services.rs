@@ -81,6 +81,9 @@ fn new_deployment(
         platform_family: fargate.then(|| "Linux".to_string()),
         network_configuration: network,
         rollout_state: api::DeploymentRolloutState::InProgress,
+        // Filled in by `deployments::begin` once the deployment is the service's PRIMARY.
+        service_deployment_arn: String::new(),
+        service_revision_arn: String::new(),
     }
 }
 
@@ -245,10 +248,12 @@ pub fn create_service(
         placement_blocked: false,
         steady_reported: false,
         check_pending: false,
+        last_completed_revision_arn: None,
     };
     let name = svc.name.clone();
     let cluster = active_cluster_mut(&mut h.world.ecs, Some(&cluster_name))?;
     cluster.services.insert(name.clone(), svc);
+    super::deployments::begin(h.world, h.ctx, &cluster_name, &name);
     service_loop::wake(h.world, h.ctx, &cluster_name, &name);
     Ok(api::CreateServiceResponse {
         service: Some(rendered(h, &cluster_name, &name, true)),
@@ -393,8 +398,12 @@ pub fn update_service(
         svc.network_configuration = network;
         svc.deployments.insert(0, d);
     }
+    let started_deployment = needs_deployment;
     svc.steady_reported = false;
     svc.placement_blocked = false;
+    if started_deployment {
+        super::deployments::begin(h.world, h.ctx, &cluster_name, &name);
+    }
     service_loop::wake(h.world, h.ctx, &cluster_name, &name);
     Ok(api::UpdateServiceResponse {
         service: Some(rendered(h, &cluster_name, &name, false)),

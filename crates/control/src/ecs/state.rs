@@ -29,6 +29,10 @@ pub struct EcsState {
     /// Where each task id lives, so timers find tasks without a cluster name.
     pub task_cluster: BTreeMap<String, String>,
     /// Tags of the account's capacity providers (`FARGATE`, `FARGATE_SPOT`) by name.
+    /// Service revisions by ARN.
+    pub service_revisions: BTreeMap<String, ServiceRevisionRecord>,
+    /// Service deployments by ARN.
+    pub service_deployments: BTreeMap<String, ServiceDeploymentRecord>,
     /// `(family, revision)` of revisions in DELETE_IN_PROGRESS, waiting for their last user to go;
     /// kept so the purge costs nothing while no deletion is pending.
     pub pending_deletions: std::collections::BTreeSet<(String, i32)>,
@@ -256,6 +260,10 @@ pub struct DeploymentRecord {
     pub network_configuration: Option<api::NetworkConfiguration>,
     pub rollout_state: api::DeploymentRolloutState,
     pub rollout_state_reason: String,
+    /// The service deployment (history record) this deployment belongs to.
+    pub service_deployment_arn: String,
+    /// The service revision it runs.
+    pub service_revision_arn: String,
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +315,8 @@ pub struct ServiceRecord {
     pub steady_reported: bool,
     /// Whether a controller run is already queued (avoids piling up identical timers).
     pub check_pending: bool,
+    /// The revision of the last deployment that completed: where rollbacks go.
+    pub last_completed_revision_arn: Option<String>,
 }
 
 impl ServiceRecord {
@@ -318,6 +328,56 @@ impl ServiceRecord {
         });
         self.events.truncate(MAX_SERVICE_EVENTS);
     }
+}
+
+/// A service revision: the configuration one deployment rolls out (`DescribeServiceRevisions`).
+#[derive(Debug, Clone)]
+pub struct ServiceRevisionRecord {
+    pub arn: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    pub task_definition_arn: String,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub network_configuration: Option<api::NetworkConfiguration>,
+    pub created_at_ms: Millis,
+}
+
+/// What a stop request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRequest {
+    Abort,
+    Rollback,
+}
+
+/// A service deployment: the history record of one rollout, with the executor that runs it.
+#[derive(Debug, Clone)]
+pub struct ServiceDeploymentRecord {
+    pub arn: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    pub service_name: String,
+    pub created_at_ms: Millis,
+    pub started_at_ms: Option<Millis>,
+    pub finished_at_ms: Option<Millis>,
+    pub stopped_at_ms: Option<Millis>,
+    pub updated_at_ms: Millis,
+    pub source_revision_arns: Vec<String>,
+    pub target_revision_arn: String,
+    pub status: api::ServiceDeploymentStatus,
+    pub status_reason: Option<String>,
+    pub deployment_configuration: api::DeploymentConfiguration,
+    pub rollback: Option<api::Rollback>,
+    pub circuit_breaker: api::ServiceDeploymentCircuitBreaker,
+    pub alarms: api::ServiceDeploymentAlarms,
+    /// Whether the circuit breaker / alarms roll back when they trip.
+    pub circuit_breaker_rollback: bool,
+    pub alarms_rollback: bool,
+    pub stop_request: Option<StopRequest>,
+    pub execution: crate::deploy::Executor,
 }
 
 #[derive(Debug, Clone)]
