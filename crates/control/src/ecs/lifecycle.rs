@@ -165,6 +165,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         reached_running: false,
         exit_at_ms: None,
         health_check_at_ms: None,
+        moving: false,
     };
     ctx.timers.schedule(
         ctx.now_ms + first_step_ms,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use ecsim_api::ecs as api;
 use ecsim_protocol::AwsError;
+use ecsim_scheduler as sched;
 
 use super::common::invalid_parameter;
 use super::state::{ClusterRecord, TaskPlacement, TaskStatus};
@@ -129,72 +130,235 @@ pub fn place_awsvpc(
     })
 }
 
-/// Why no container instance could take a task, in ECS's words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoInstance {
-    /// The cluster has no ACTIVE container instance.
-    NoInstances,
-    /// Instances exist but none has room; the reason names the resource (`RESOURCE:MEMORY`).
-    Insufficient {
-        instance_arn: String,
-        reason: &'static str,
-    },
+// === EC2 placement through the scheduler pipeline ===
+
+/// Placement constraints and strategies of a request, compiled for the scheduler.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    pub constraints: Vec<sched::Constraint>,
+    pub strategies: Vec<sched::Strategy>,
 }
 
-/// Picks an ACTIVE container instance with room for (cpu, memory): the AZ with the fewest live
-/// tasks of the group, then the instance with the fewest tasks, then instance id order.
-pub fn place_on_instance(
-    cluster: &ClusterRecord,
-    needs: (i64, i64),
-    group: &str,
-    only: Option<&[String]>,
-) -> Result<TaskPlacement, NoInstance> {
-    let load = group_load_by_zone(cluster, group);
-    let mut best: Option<((usize, usize, &str), &str)> = None;
-    let mut last_refusal: Option<(String, &'static str)> = None;
-    let mut any = false;
-    for ci in cluster.container_instances.values() {
-        if ci.status != "ACTIVE" || only.is_some_and(|ids| !ids.contains(&ci.id)) {
-            continue;
-        }
-        any = true;
-        let (cpu_used, mem_used) = reserved(cluster, &ci.id);
-        if ci.registered("CPU") - cpu_used < needs.0 {
-            last_refusal = Some((ci.arn.clone(), "RESOURCE:CPU"));
-            continue;
-        }
-        if ci.registered("MEMORY") - mem_used < needs.1 {
-            last_refusal = Some((ci.arn.clone(), "RESOURCE:MEMORY"));
-            continue;
-        }
-        let on_instance = cluster
-            .tasks
-            .values()
-            .filter(|t| t.is_live() && t.placement.container_instance_id.as_deref() == Some(ci.id.as_str()))
-            .count();
-        let key = (
-            load.get(&ci.availability_zone).copied().unwrap_or(0),
-            on_instance,
-            ci.id.as_str(),
-        );
-        if best.as_ref().is_none_or(|(b, _)| key < *b) {
-            best = Some((key, &ci.id));
+fn member_of(expression: Option<&str>) -> Result<sched::Constraint, AwsError> {
+    let expression = expression.unwrap_or_default();
+    let expr = sched::parse(expression).map_err(|e| invalid_parameter(e.to_string()))?;
+    Ok(sched::Constraint::MemberOf(expr))
+}
+
+/// Compiles the task definition's and the request's (or service's) placement rules, refusing what
+/// ECS refuses: bad query expressions, bad strategy fields, too many of either.
+pub fn compile_rules(
+    definition_constraints: &[api::TaskDefinitionPlacementConstraint],
+    constraints: &[api::PlacementConstraint],
+    strategies: &[api::PlacementStrategy],
+) -> Result<Rules, AwsError> {
+    let mut rules = Rules::default();
+    for c in definition_constraints {
+        rules.constraints.push(member_of(c.expression.as_deref())?);
+    }
+    for c in constraints {
+        match c.r#type {
+            Some(api::PlacementConstraintType::DistinctInstance) => {
+                if c.expression.as_deref().is_some_and(|e| !e.is_empty()) {
+                    return Err(invalid_parameter(
+                        "distinctInstance placement constraints take no expression.",
+                    ));
+                }
+                rules.constraints.push(sched::Constraint::DistinctInstance);
+            }
+            Some(api::PlacementConstraintType::MemberOf) => {
+                rules.constraints.push(member_of(c.expression.as_deref())?)
+            }
+            None => return Err(invalid_parameter("A placement constraint needs a type.")),
         }
     }
-    match best {
-        Some((_, id)) => {
-            let ci = &cluster.container_instances[id];
-            Ok(TaskPlacement {
+    for s in strategies {
+        let strategy = match s.r#type {
+            Some(api::PlacementStrategyType::Random) => sched::Strategy::Random,
+            Some(api::PlacementStrategyType::Spread) => {
+                let field = s.field.clone().unwrap_or_default();
+                sched::snapshot::spread_field(&field).map_err(|e| invalid_parameter(e.to_string()))?;
+                sched::Strategy::Spread(field)
+            }
+            Some(api::PlacementStrategyType::Binpack) => {
+                match s.field.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                    Some("cpu") => sched::Strategy::Binpack(sched::BinpackField::Cpu),
+                    Some("memory") => sched::Strategy::Binpack(sched::BinpackField::Memory),
+                    _ => {
+                        return Err(invalid_parameter(
+                            "The binpack placement strategy field must be cpu or memory.",
+                        ));
+                    }
+                }
+            }
+            None => return Err(invalid_parameter("A placement strategy needs a type.")),
+        };
+        rules.strategies.push(strategy);
+    }
+    if rules.strategies.len() > sched::snapshot::MAX_STRATEGIES {
+        return Err(invalid_parameter("At most 5 placement strategies are allowed."));
+    }
+    if rules.constraints.len() > sched::snapshot::MAX_CONSTRAINTS {
+        return Err(invalid_parameter("At most 10 placement constraints are allowed."));
+    }
+    Ok(rules)
+}
+
+/// With no strategy given, ecsim spreads over AZs then instances (emulator decision: the default
+/// ECS applies to services, used for RunTask too so placement stays deterministic and balanced).
+fn default_strategies() -> Vec<sched::Strategy> {
+    vec![
+        sched::Strategy::Spread(format!("attribute:{}", sched::snapshot::ATTR_AVAILABILITY_ZONE)),
+        sched::Strategy::Spread("instanceId".into()),
+    ]
+}
+
+/// Host ports a task binds on its instance (bridge/host network modes).
+pub fn host_ports(definition: &api::TaskDefinition) -> Vec<u16> {
+    let mode = definition.network_mode.unwrap_or(api::NetworkMode::Bridge);
+    if mode == api::NetworkMode::Awsvpc {
+        return Vec::new();
+    }
+    definition
+        .container_definitions
+        .iter()
+        .flatten()
+        .flat_map(|c| c.port_mappings.iter().flatten())
+        .filter_map(|pm| match mode {
+            api::NetworkMode::Host => pm.host_port.or(pm.container_port),
+            _ => pm.host_port.filter(|p| *p > 0),
+        })
+        .filter_map(|p| u16::try_from(p).ok())
+        .collect()
+}
+
+/// The cluster's container instances as the scheduler sees them, in id order. `only` limits the
+/// candidates (StartTask).
+pub fn snapshot(cluster: &ClusterRecord, only: Option<&[String]>) -> sched::ClusterSnapshot {
+    #[derive(Default)]
+    struct Use {
+        cpu: i64,
+        memory: i64,
+        ports: std::collections::BTreeSet<u16>,
+        groups: BTreeMap<String, u32>,
+        tasks: u32,
+    }
+    let mut used: BTreeMap<&str, Use> = BTreeMap::new();
+    for t in cluster.tasks.values().filter(|t| t.status != TaskStatus::Stopped) {
+        let Some(id) = t.placement.container_instance_id.as_deref() else {
+            continue;
+        };
+        let u = used.entry(id).or_default();
+        u.cpu += t.cpu.as_deref().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        u.memory += t
+            .memory
+            .as_deref()
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        for c in &t.containers {
+            for pm in &c.port_mappings {
+                if let Some(p) = pm
+                    .host_port
+                    .filter(|p| *p > 0)
+                    .and_then(|p| u16::try_from(p).ok())
+                {
+                    u.ports.insert(p);
+                }
+            }
+        }
+        if t.is_live() {
+            *u.groups.entry(t.group.clone()).or_default() += 1;
+            u.tasks += 1;
+        }
+    }
+    let instances = cluster
+        .container_instances
+        .values()
+        .filter(|ci| only.is_none_or(|ids| ids.contains(&ci.id)))
+        .filter(|ci| ci.status != "INACTIVE")
+        .map(|ci| {
+            let u = used.remove(ci.id.as_str()).unwrap_or_default();
+            let mut ports: std::collections::BTreeSet<u16> = u.ports;
+            for r in ci
+                .registered_resources
+                .iter()
+                .filter(|r| r.name.as_deref() == Some("PORTS"))
+            {
+                ports.extend(
+                    r.string_set_value
+                        .iter()
+                        .flatten()
+                        .filter_map(|p| p.parse::<u16>().ok()),
+                );
+            }
+            sched::InstanceSnapshot {
+                id: ci.id.clone(),
+                arn: ci.arn.clone(),
+                ec2_instance_id: ci.ec2_instance_id.clone(),
                 availability_zone: ci.availability_zone.clone(),
-                subnet_id: None,
-                private_ip: None,
-                container_instance_id: Some(ci.id.clone()),
-            })
-        }
-        None if !any => Err(NoInstance::NoInstances),
-        None => {
-            let (instance_arn, reason) = last_refusal.unwrap_or_default();
-            Err(NoInstance::Insufficient { instance_arn, reason })
-        }
-    }
+                attributes: ci
+                    .attributes
+                    .iter()
+                    .map(|a| (a.name.clone(), a.value.clone()))
+                    .collect(),
+                cpu_remaining: ci.registered("CPU") - u.cpu,
+                memory_remaining: ci.registered("MEMORY") - u.memory,
+                ports_in_use: ports,
+                running_task_groups: u.groups,
+                running_tasks: u.tasks,
+                registered_at_ms: ci.registered_at_ms,
+                agent_connected: true,
+                agent_version: ci.version_info.agent_version.clone().unwrap_or_default(),
+                active: ci.status == "ACTIVE",
+            }
+        })
+        .collect();
+    sched::ClusterSnapshot { instances }
+}
+
+/// What one EC2 placement call asks for.
+pub struct Ec2Request<'r> {
+    pub needs: (i64, i64),
+    pub host_ports: Vec<u16>,
+    pub group: &'r str,
+    pub count: u32,
+    pub rules: &'r Rules,
+}
+
+/// Places `count` tasks on container instances; returns the placements made and, when some could
+/// not be placed, why (for RunTask `failures` and the service event).
+pub fn place_ec2(
+    cluster: &ClusterRecord,
+    request: &Ec2Request<'_>,
+    only: Option<&[String]>,
+    rng: &mut ecsim_core::Rng,
+) -> (Vec<TaskPlacement>, Option<sched::PlacementFailure>) {
+    let snapshot = snapshot(cluster, only);
+    let strategies = if request.rules.strategies.is_empty() {
+        default_strategies()
+    } else {
+        request.rules.strategies.clone()
+    };
+    let req = sched::PlacementRequest {
+        cpu: request.needs.0,
+        memory: request.needs.1,
+        host_ports: request.host_ports.clone(),
+        group: request.group.to_string(),
+        count: request.count,
+        constraints: request.rules.constraints.clone(),
+        strategies,
+    };
+    let placement = sched::place(&req, &snapshot, rng);
+    let placed = placement
+        .chosen
+        .iter()
+        .filter_map(|c| snapshot.instances.get(usize::try_from(c.instance_index).ok()?))
+        .map(|i| TaskPlacement {
+            availability_zone: i.availability_zone.clone(),
+            subnet_id: None,
+            private_ip: None,
+            container_instance_id: Some(i.id.clone()),
+        })
+        .collect();
+    (placed, placement.failures.into_iter().next())
 }

@@ -7,7 +7,7 @@
 use ecsim_api::ecs as api;
 
 use super::lifecycle::{self, NewTask};
-use super::placement::{self, NoInstance};
+use super::placement;
 use super::state::{ServiceRecord, TaskStatus};
 use crate::engine::Ctx;
 use crate::timers::TimerKind;
@@ -96,10 +96,22 @@ pub fn task_became_healthy(world: &mut World, cluster: &str, service: &str, depl
     }
 }
 
+/// A live task (desired RUNNING) of a service, as the controller sees it.
+#[derive(Debug, Clone)]
+struct LiveTask {
+    id: String,
+    deployment: String,
+    status: TaskStatus,
+    zone: String,
+    created_ms: u64,
+    /// On a DRAINING container instance, or picked to move for AZ rebalancing: replaced first,
+    /// then stopped within minimumHealthyPercent, like a task of an older deployment.
+    leaving: bool,
+}
+
 /// Tasks of one service grouped for the controller.
 struct Census {
-    /// (task id, deployment id, status, zone, created) of tasks with desired RUNNING.
-    live: Vec<(String, String, TaskStatus, String, u64)>,
+    live: Vec<LiveTask>,
     /// Tasks still on their way to STOPPED.
     stopping: usize,
 }
@@ -114,13 +126,20 @@ fn census(world: &World, cluster: &str, service: &str) -> Census {
     };
     for t in cl.tasks_of_service(service) {
         if t.is_live() {
-            c.live.push((
-                t.id.clone(),
-                t.deployment_id.clone().unwrap_or_default(),
-                t.status,
-                t.placement.availability_zone.clone(),
-                t.created_at_ms,
-            ));
+            let draining = t
+                .placement
+                .container_instance_id
+                .as_ref()
+                .and_then(|id| cl.container_instances.get(id))
+                .is_some_and(|ci| ci.status == "DRAINING");
+            c.live.push(LiveTask {
+                id: t.id.clone(),
+                deployment: t.deployment_id.clone().unwrap_or_default(),
+                status: t.status,
+                zone: t.placement.availability_zone.clone(),
+                created_ms: t.created_at_ms,
+                leaving: draining || t.moving,
+            });
         } else if t.status != TaskStatus::Stopped {
             c.stopping += 1;
         }
@@ -170,10 +189,8 @@ pub fn run(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let unhealthy: Vec<String> = census(world, cluster, service)
         .live
         .iter()
-        .filter(|(id, _, status, _, _)| {
-            *status == TaskStatus::Running && task_is_unhealthy(world, cluster, id)
-        })
-        .map(|(id, ..)| id.clone())
+        .filter(|t| t.status == TaskStatus::Running && task_is_unhealthy(world, cluster, &t.id))
+        .map(|t| t.id.clone())
         .collect();
     for id in &unhealthy {
         // Stopped for failing health checks: a failure for the circuit breaker.
@@ -202,7 +219,7 @@ pub fn run(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
 
 fn drain(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let c = census(world, cluster, service);
-    let ids: Vec<String> = c.live.iter().map(|(id, ..)| id.clone()).collect();
+    let ids: Vec<String> = c.live.iter().map(|t| t.id.clone()).collect();
     stop_tasks(world, ctx, cluster, service, &ids, None);
     let c = census(world, cluster, service);
     if c.live.is_empty()
@@ -247,7 +264,9 @@ fn stop_tasks(
     event(world, ctx, cluster, service, message);
 }
 
-/// Starts and stops tasks toward the PRIMARY deployment's desired count, within the bounds.
+/// Starts and stops tasks toward the PRIMARY deployment's desired count, within the bounds:
+/// live tasks never exceed `maximumPercent`, and the controller never stops a RUNNING task when
+/// that would leave fewer than `minimumHealthyPercent` running.
 fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let Some(svc) = service_mut(world, cluster, service) else {
         return;
@@ -260,6 +279,7 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
         // A failed deployment launches nothing more, and what runs from older ones stays.
         return;
     }
+    let rebalance = svc.availability_zone_rebalancing == api::AvailabilityZoneRebalancing::Enabled;
     let desired = i64::from(svc.desired_count.max(0));
     let config = &svc.deployment_configuration;
     let max_pct = i64::from(config.maximum_percent.unwrap_or(200));
@@ -267,12 +287,20 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let upper = (desired * max_pct / 100).max(desired.min(1));
     let lower = (desired * min_pct + 99) / 100;
     let c = census(world, cluster, service);
-    let primary_live: Vec<_> = c.live.iter().filter(|t| t.1 == primary_id).collect();
-    let old_live: Vec<_> = c.live.iter().filter(|t| t.1 != primary_id).collect();
+    let staying: Vec<&LiveTask> = c
+        .live
+        .iter()
+        .filter(|t| t.deployment == primary_id && !t.leaving)
+        .collect();
+    let going: Vec<&LiveTask> = c
+        .live
+        .iter()
+        .filter(|t| t.deployment != primary_id || t.leaving)
+        .collect();
     let total_live = c.live.len() as i64;
 
     // Scale the primary up within maximumPercent.
-    let missing = desired - primary_live.len() as i64;
+    let missing = desired - staying.len() as i64;
     let room = upper - total_live;
     let to_start = missing.min(room).max(0);
     if to_start > 0 {
@@ -284,55 +312,139 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
             usize::try_from(to_start).unwrap_or(0),
         );
     } else if missing < 0 {
-        // Scale in: tasks not yet running first, then from the busiest AZ, newest first.
-        let mut candidates: Vec<_> = primary_live.iter().map(|t| (*t).clone()).collect();
-        let mut per_zone = std::collections::BTreeMap::<String, usize>::new();
-        for t in &candidates {
-            *per_zone.entry(t.3.clone()).or_default() += 1;
-        }
-        let mut chosen = Vec::new();
-        for _ in 0..(-missing) {
-            candidates.sort_by(|a, b| {
-                let key = |t: &(String, String, TaskStatus, String, u64)| {
-                    (
-                        t.2 == TaskStatus::Running,
-                        std::cmp::Reverse(per_zone[&t.3]),
-                        std::cmp::Reverse(t.4),
-                    )
-                };
-                key(a).cmp(&key(b)).then_with(|| a.0.cmp(&b.0))
-            });
-            if candidates.is_empty() {
-                break;
-            }
-            let t = candidates.remove(0);
-            if let Some(n) = per_zone.get_mut(&t.3) {
-                *n -= 1;
-            }
-            chosen.push(t.0);
-        }
+        let excess = usize::try_from(-missing).unwrap_or(0);
+        let chosen = scale_in_choice(&staying, excess);
         stop_tasks(world, ctx, cluster, service, &chosen, None);
     }
 
-    // Drain older deployments while enough tasks stay running.
-    if !old_live.is_empty() {
-        let running_now = c.live.iter().filter(|t| t.2 == TaskStatus::Running).count() as i64;
+    // Drain older deployments and leaving tasks while enough tasks stay running.
+    if !going.is_empty() {
+        let running_now = c.live.iter().filter(|t| t.status == TaskStatus::Running).count() as i64;
         let mut can_stop = running_now - lower;
         let mut chosen = Vec::new();
         // Tasks that never started cost nothing to stop.
-        for t in old_live.iter().filter(|t| t.2 != TaskStatus::Running) {
-            chosen.push(t.0.clone());
+        for t in going.iter().filter(|t| t.status != TaskStatus::Running) {
+            chosen.push(t.id.clone());
         }
-        for t in old_live.iter().filter(|t| t.2 == TaskStatus::Running) {
+        for t in going.iter().filter(|t| t.status == TaskStatus::Running) {
             if can_stop <= 0 {
                 break;
             }
-            chosen.push(t.0.clone());
+            chosen.push(t.id.clone());
             can_stop -= 1;
         }
-        let primary_deployment = primary_id.clone();
-        stop_tasks(world, ctx, cluster, service, &chosen, Some(&primary_deployment));
+        stop_tasks(world, ctx, cluster, service, &chosen, Some(&primary_id));
+    } else if rebalance && missing == 0 {
+        rebalance_zones(world, ctx, cluster, service, &staying);
     }
+}
+
+/// Scale-in: tasks not yet running first, then from the busiest AZ, newest first.
+fn scale_in_choice(candidates: &[&LiveTask], excess: usize) -> Vec<String> {
+    let mut candidates: Vec<&LiveTask> = candidates.to_vec();
+    let mut per_zone = std::collections::BTreeMap::<&str, usize>::new();
+    for t in &candidates {
+        *per_zone.entry(t.zone.as_str()).or_default() += 1;
+    }
+    let mut chosen = Vec::new();
+    for _ in 0..excess {
+        candidates.sort_by(|a, b| {
+            let key = |t: &LiveTask| {
+                (
+                    t.status == TaskStatus::Running,
+                    std::cmp::Reverse(per_zone.get(t.zone.as_str()).copied().unwrap_or(0)),
+                    std::cmp::Reverse(t.created_ms),
+                )
+            };
+            key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+        });
+        if candidates.is_empty() {
+            break;
+        }
+        let t = candidates.remove(0);
+        if let Some(n) = per_zone.get_mut(t.zone.as_str()) {
+            *n -= 1;
+        }
+        chosen.push(t.id.clone());
+    }
+    chosen
+}
+
+/// The AZs a service can place into now: its subnets' AZs (awsvpc) or AZs with an ACTIVE
+/// container instance (EC2).
+fn available_zones(world: &World, cluster: &str, service: &str) -> Vec<String> {
+    let Some(cl) = world.ecs.clusters.get(cluster) else {
+        return Vec::new();
+    };
+    let Some(svc) = cl.services.get(service) else {
+        return Vec::new();
+    };
+    let fargate = svc.deployments.first().and_then(|d| d.launch_type) == Some(api::LaunchType::Fargate);
+    let mut zones: Vec<String> = if fargate {
+        svc.network_configuration
+            .as_ref()
+            .and_then(|n| n.awsvpc_configuration.as_ref())
+            .map(|v| {
+                v.subnets
+                    .iter()
+                    .filter_map(|s| world.network.subnets.get(s))
+                    .map(|s| s.availability_zone.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        cl.container_instances
+            .values()
+            .filter(|ci| ci.status == "ACTIVE")
+            .map(|ci| ci.availability_zone.clone())
+            .collect()
+    };
+    zones.sort();
+    zones.dedup();
+    zones
+}
+
+/// AZ rebalancing: when the busiest available AZ has two or more tasks more than the quietest,
+/// one task of the busiest AZ is marked to move; the next runs start its replacement (placement
+/// picks the quietest AZ) and stop it once the replacement runs. One move at a time.
+fn rebalance_zones(
+    world: &mut World,
+    ctx: &mut Ctx<'_>,
+    cluster: &str,
+    service: &str,
+    staying: &[&LiveTask],
+) {
+    if staying.iter().any(|t| t.status != TaskStatus::Running) {
+        return;
+    }
+    let zones = available_zones(world, cluster, service);
+    if zones.len() < 2 {
+        return;
+    }
+    let count = |z: &str| staying.iter().filter(|t| t.zone == z).count();
+    let busiest = zones
+        .iter()
+        .max_by_key(|z| (count(z), std::cmp::Reverse((*z).clone())));
+    let quietest = zones.iter().map(|z| count(z)).min().unwrap_or(0);
+    let Some(busiest) = busiest else { return };
+    if count(busiest) < quietest + 2 {
+        return;
+    }
+    let Some(task) = staying
+        .iter()
+        .filter(|t| &t.zone == busiest)
+        .max_by_key(|t| (t.created_ms, t.id.clone()))
+    else {
+        return;
+    };
+    let id = task.id.clone();
+    if let Some(t) = world.ecs.task_mut(&id) {
+        t.moving = true;
+    }
+    let message =
+        format!("(service {service}) is rebalancing tasks across Availability Zones: moving (task {id}).");
+    event(world, ctx, cluster, service, message);
+    wake(world, ctx, cluster, service);
 }
 
 fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, count: usize) {
@@ -353,66 +465,83 @@ fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &st
     else {
         return;
     };
-    let Some(cl) = world.ecs.clusters.get(cluster) else {
-        return;
-    };
-    let mut load = placement::group_load_by_zone(cl, &group);
-    let needs = placement::requirements(&definition.definition, None);
-    let mut started = Vec::new();
+    let awsvpc = primary
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n.awsvpc_configuration.clone());
+    let fargate = primary.launch_type == Some(api::LaunchType::Fargate);
+    let mut placements = Vec::new();
     let mut blocked: Option<String> = None;
-    for _ in 0..count {
-        let placed = match primary
-            .network_configuration
-            .as_ref()
-            .and_then(|n| n.awsvpc_configuration.as_ref())
-        {
-            Some(vpc)
-                if primary.launch_type == Some(api::LaunchType::Fargate) || primary.launch_type.is_none() =>
-            {
-                placement::place_awsvpc(world, &vpc.subnets, &mut load).map_err(|e| e.message)
-            }
-            awsvpc => {
-                let Some(cl) = world.ecs.clusters.get(cluster) else {
-                    return;
-                };
-                match placement::place_on_instance(cl, needs, &group, None) {
-                    Ok(mut p) => {
-                        if let Some(vpc) = awsvpc {
-                            // awsvpc on EC2: the ENI comes from a subnet in the instance's AZ.
-                            let subnet = vpc.subnets.iter().find(|s| {
-                                world
-                                    .network
-                                    .subnets
-                                    .get(*s)
-                                    .is_some_and(|x| x.availability_zone == p.availability_zone)
-                            });
-                            if let Some(subnet) = subnet {
-                                p.private_ip = world.network.allocate_ip(subnet);
-                                p.subnet_id = Some(subnet.clone());
-                            }
-                        }
-                        Ok(p)
-                    }
-                    Err(NoInstance::NoInstances) => {
-                        Err("No Container Instances were found in your cluster.".into())
-                    }
-                    Err(NoInstance::Insufficient { instance_arn, reason }) => Err(format!(
-                        "The closest matching container-instance {instance_arn} has insufficient {} available.",
-                        match reason {
-                            "RESOURCE:CPU" => "CPU units",
-                            _ => "memory",
-                        }
-                    )),
+    if fargate {
+        let Some(cl) = world.ecs.clusters.get(cluster) else {
+            return;
+        };
+        let mut load = placement::group_load_by_zone(cl, &group);
+        let subnets = awsvpc.as_ref().map(|v| v.subnets.clone()).unwrap_or_default();
+        for _ in 0..count {
+            match placement::place_awsvpc(world, &subnets, &mut load) {
+                Ok(p) => placements.push(p),
+                Err(e) => {
+                    blocked = Some(format!(
+                        "(service {service}) was unable to place a task. Reason: {}",
+                        e.message
+                    ));
+                    break;
                 }
             }
+        }
+    } else {
+        let Some(svc) = world
+            .ecs
+            .clusters
+            .get(cluster)
+            .and_then(|c| c.services.get(service))
+        else {
+            return;
         };
-        let placement = match placed {
-            Ok(p) => p,
-            Err(reason) => {
-                blocked = Some(reason);
-                break;
+        let rules = match placement::compile_rules(
+            definition
+                .definition
+                .placement_constraints
+                .as_deref()
+                .unwrap_or_default(),
+            &svc.placement_constraints,
+            &svc.placement_strategy,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                event(
+                    world,
+                    ctx,
+                    cluster,
+                    service,
+                    format!(
+                        "(service {service}) was unable to place a task. Reason: {}",
+                        e.message
+                    ),
+                );
+                return;
             }
         };
+        let request = placement::Ec2Request {
+            needs: placement::requirements(&definition.definition, None),
+            host_ports: placement::host_ports(&definition.definition),
+            group: &group,
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+            rules: &rules,
+        };
+        let Some(cl) = world.ecs.clusters.get(cluster) else {
+            return;
+        };
+        let (placed, failure) = placement::place_ec2(cl, &request, None, ctx.rng);
+        for p in placed {
+            placements.push(super::tasks::with_eni(world, p, awsvpc.as_ref()));
+        }
+        blocked = failure.map(|f| ecsim_scheduler::unable_to_place_message(service, &f));
+    }
+    let mut started = Vec::new();
+    let mut placements = placements.into_iter();
+    while let Some(placement) = placements.next() {
         let new = NewTask {
             cluster_name: cluster.to_string(),
             definition: &definition,
@@ -434,7 +563,16 @@ fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &st
         match lifecycle::create_task(world, ctx, new) {
             Ok(id) => started.push(id),
             Err(e) => {
-                blocked = Some(e.message);
+                blocked = Some(format!(
+                    "(service {service}) was unable to start a task: {}",
+                    e.message
+                ));
+                // Give back the addresses taken for tasks that will not start.
+                for p in placements.by_ref() {
+                    if let Some((subnet, ip)) = p.subnet_id.zip(p.private_ip) {
+                        world.network.release_ip(&subnet, &ip);
+                    }
+                }
                 break;
             }
         }
@@ -452,13 +590,9 @@ fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &st
             svc.placement_blocked = false;
         }
     }
-    if let Some(reason) = blocked {
+    if let Some(message) = blocked {
         let already = service_mut(world, cluster, service).is_some_and(|s| s.placement_blocked);
         if !already {
-            let message = format!(
-                "(service {service}) was unable to place a task because no container instance met all of its \
-                 requirements. Reason: {reason}"
-            );
             event(world, ctx, cluster, service, message);
             if let Some(svc) = service_mut(world, cluster, service) {
                 svc.placement_blocked = true;
@@ -477,7 +611,7 @@ fn finish_deployments(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, servi
         return;
     };
     // Fully replaced deployments leave the list, as on AWS.
-    let has_tasks = |id: &str| c.live.iter().any(|t| t.1 == id);
+    let has_tasks = |id: &str| c.live.iter().any(|t| t.deployment == id);
     svc.deployments.retain(|d| d.id == primary_id || has_tasks(&d.id));
     let mut messages = super::deployments::drive(world, ctx, cluster, service);
     let Some(svc) = service_mut(world, cluster, service) else {
@@ -486,9 +620,9 @@ fn finish_deployments(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, servi
     let running = c
         .live
         .iter()
-        .filter(|t| t.1 == primary_id && t.2 == TaskStatus::Running)
+        .filter(|t| t.deployment == primary_id && t.status == TaskStatus::Running)
         .count() as i64;
-    let others_running = c.live.iter().any(|t| t.1 != primary_id);
+    let others_running = c.live.iter().any(|t| t.deployment != primary_id);
     let completed = svc
         .deployments
         .first()

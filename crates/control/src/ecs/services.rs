@@ -168,6 +168,15 @@ pub fn create_service(
     let definition = super::task_definitions::find(&h.world.ecs, td_ref)
         .cloned()
         .ok_or_else(|| invalid_parameter("TaskDefinition not found."))?;
+    super::placement::compile_rules(
+        definition
+            .definition
+            .placement_constraints
+            .as_deref()
+            .unwrap_or_default(),
+        input.placement_constraints.as_deref().unwrap_or_default(),
+        input.placement_strategy.as_deref().unwrap_or_default(),
+    )?;
     let launch = resolve_launch(
         cluster,
         input.launch_type,
@@ -319,6 +328,23 @@ pub fn update_service(
     };
     if new_definition.is_some() || input.network_configuration.is_some() {
         check_launch(h.world, &definition_for_check, launch_type, network.as_ref())?;
+    }
+    if input.placement_constraints.is_some() || input.placement_strategy.is_some() {
+        super::placement::compile_rules(
+            definition_for_check
+                .definition
+                .placement_constraints
+                .as_deref()
+                .unwrap_or_default(),
+            input
+                .placement_constraints
+                .as_deref()
+                .unwrap_or(&svc.placement_constraints),
+            input
+                .placement_strategy
+                .as_deref()
+                .unwrap_or(&svc.placement_strategy),
+        )?;
     }
     let mut config = svc.deployment_configuration.clone();
     if let Some(given) = input.deployment_configuration.clone() {

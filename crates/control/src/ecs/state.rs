@@ -235,6 +235,8 @@ pub struct TaskRecord {
     pub exit_at_ms: Option<Millis>,
     /// While RUNNING: when container health checks report next.
     pub health_check_at_ms: Option<Millis>,
+    /// Picked by AZ rebalancing to move: replaced elsewhere first, then stopped.
+    pub moving: bool,
 }
 
 impl TaskRecord {

@@ -531,6 +531,12 @@ pub fn register_task_definition(
     let tags = input.tags.take();
     common::validate_tags(tags.as_deref().unwrap_or_default())?;
     check_task_options(&input)?;
+    // memberOf expressions must parse (InvalidParameterException, as ECS answers).
+    super::placement::compile_rules(
+        input.placement_constraints.as_deref().unwrap_or_default(),
+        &[],
+        &[],
+    )?;
     let sizes = Sizes::parse(input.cpu.as_deref(), input.memory.as_deref())?;
     let required = input.requires_compatibilities.as_deref().unwrap_or_default();
     let fargate = required.contains(&api::Compatibility::Fargate);

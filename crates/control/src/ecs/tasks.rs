@@ -9,7 +9,7 @@ use super::common::{
     validate_tags,
 };
 use super::lifecycle::{self, NewTask};
-use super::placement::{self, NoInstance};
+use super::placement::{self, Ec2Request, Rules};
 use super::render::render_task;
 use super::state::{ClusterRecord, TaskDefinitionRecord, TaskPlacement};
 use crate::world::World;
@@ -156,6 +156,7 @@ struct Prepared {
     group: String,
     overrides: api::TaskOverride,
     needs: (i64, i64),
+    rules: Rules,
     tags: Vec<api::Tag>,
     started_by: Option<String>,
     platform_version: Option<String>,
@@ -173,6 +174,8 @@ fn prepare(
     overrides: Option<&api::TaskOverride>,
     tags: Option<&Vec<api::Tag>>,
     started_by: Option<&String>,
+    constraints: &[api::PlacementConstraint],
+    strategies: &[api::PlacementStrategy],
 ) -> Result<Prepared, AwsError> {
     let tags = tags.cloned().unwrap_or_default();
     validate_tags(&tags)?;
@@ -182,6 +185,15 @@ fn prepare(
     let group = group.cloned().unwrap_or_else(|| format!("family:{family}"));
     let overrides = overrides.cloned().unwrap_or_default();
     let needs = placement::requirements(&definition.definition, Some(&overrides));
+    let rules = placement::compile_rules(
+        definition
+            .definition
+            .placement_constraints
+            .as_deref()
+            .unwrap_or_default(),
+        constraints,
+        strategies,
+    )?;
     Ok(Prepared {
         definition,
         launch,
@@ -189,6 +201,7 @@ fn prepare(
         group,
         overrides,
         needs,
+        rules,
         tags,
         started_by: started_by.cloned(),
         platform_version: None,
@@ -220,41 +233,53 @@ pub fn run_task(
         input.overrides.as_ref(),
         input.tags.as_ref(),
         input.started_by.as_ref(),
+        input.placement_constraints.as_deref().unwrap_or_default(),
+        input.placement_strategy.as_deref().unwrap_or_default(),
     )?;
     task.platform_version = input.platform_version.clone();
     task.enable_execute_command = input.enable_execute_command.unwrap_or(false);
     let fargate = task.launch.launch_type == api::LaunchType::Fargate;
     let cluster = active_cluster(&h.world.ecs, Some(&cluster_name))?;
-    let mut load = placement::group_load_by_zone(cluster, &task.group);
     let mut started = Vec::new();
     let mut failures = Vec::new();
-    for _ in 0..count {
-        let placed = if fargate {
-            let subnets = task
-                .awsvpc
-                .as_ref()
-                .map(|c| c.subnets.clone())
-                .unwrap_or_default();
-            placement::place_awsvpc(h.world, &subnets, &mut load)?
-        } else {
-            let cl = active_cluster(&h.world.ecs, Some(&cluster_name))?;
-            match placement::place_on_instance(cl, task.needs, &task.group, None) {
-                Ok(p) => with_eni(h.world, p, task.awsvpc.as_ref()),
-                Err(NoInstance::NoInstances) => {
-                    if started.is_empty() {
-                        return Err(invalid_parameter(
-                            "No Container Instances were found in your cluster.",
-                        ));
-                    }
-                    break;
-                }
-                Err(NoInstance::Insufficient { instance_arn, reason }) => {
-                    failures.push(insufficient_failure(instance_arn, reason));
-                    continue;
-                }
-            }
+    if fargate {
+        let mut load = placement::group_load_by_zone(cluster, &task.group);
+        let subnets = task
+            .awsvpc
+            .as_ref()
+            .map(|c| c.subnets.clone())
+            .unwrap_or_default();
+        for _ in 0..count {
+            let placed = placement::place_awsvpc(h.world, &subnets, &mut load)?;
+            started.push(start_one(h, &cluster_name, &task, placed)?);
+        }
+    } else {
+        let request = Ec2Request {
+            needs: task.needs,
+            host_ports: placement::host_ports(&task.definition.definition),
+            group: &task.group,
+            count: u32::try_from(count).unwrap_or(1),
+            rules: &task.rules,
         };
-        started.push(start_one(h, &cluster_name, &task, placed)?);
+        let (placed, failure) = placement::place_ec2(cluster, &request, None, h.ctx.rng);
+        if let Some(f) = &failure
+            && f.closest_instance_arn.is_none()
+            && placed.is_empty()
+        {
+            return Err(invalid_parameter(
+                "No Container Instances were found in your cluster.",
+            ));
+        }
+        for p in placed {
+            let p = with_eni(h.world, p, task.awsvpc.as_ref());
+            started.push(start_one(h, &cluster_name, &task, p)?);
+        }
+        if let Some(f) = failure {
+            let arn = f.closest_instance_arn.clone().unwrap_or_default();
+            for _ in 0..f.tasks {
+                failures.push(insufficient_failure(arn.clone(), f.reason));
+            }
+        }
     }
     Ok(api::RunTaskResponse {
         tasks: Some(render(h, &cluster_name, &started)),
@@ -263,7 +288,7 @@ pub fn run_task(
 }
 
 /// For awsvpc tasks on EC2: the ENI comes from a given subnet in the instance's AZ.
-fn with_eni(
+pub(crate) fn with_eni(
     world: &mut World,
     mut p: TaskPlacement,
     awsvpc: Option<&api::AwsVpcConfiguration>,
@@ -347,6 +372,8 @@ pub fn start_task(
         input.overrides.as_ref(),
         input.tags.as_ref(),
         input.started_by.as_ref(),
+        &[],
+        &[],
     )?;
     task.enable_execute_command = input.enable_execute_command.unwrap_or(false);
     let mut started = Vec::new();
@@ -366,15 +393,23 @@ pub fn start_task(
             continue;
         }
         let only = [id.clone()];
-        match placement::place_on_instance(cl, task.needs, &task.group, Some(&only)) {
-            Ok(p) => {
-                let p = with_eni(h.world, p, task.awsvpc.as_ref());
-                started.push(start_one(h, &cluster_name, &task, p)?);
-            }
-            Err(NoInstance::Insufficient { instance_arn, reason }) => {
-                failures.push(insufficient_failure(instance_arn, reason))
-            }
-            Err(NoInstance::NoInstances) => failures.push(missing(arn)),
+        let request = Ec2Request {
+            needs: task.needs,
+            host_ports: placement::host_ports(&task.definition.definition),
+            group: &task.group,
+            count: 1,
+            rules: &task.rules,
+        };
+        let (placed, failure) = placement::place_ec2(cl, &request, Some(&only), h.ctx.rng);
+        for p in placed {
+            let p = with_eni(h.world, p, task.awsvpc.as_ref());
+            started.push(start_one(h, &cluster_name, &task, p)?);
+        }
+        if let Some(f) = failure {
+            failures.push(insufficient_failure(
+                f.closest_instance_arn.unwrap_or(arn),
+                f.reason,
+            ));
         }
     }
     Ok(api::StartTaskResponse {
