@@ -4,6 +4,7 @@ mod common;
 mod coverage;
 mod determinism;
 mod ec2;
+mod ecs_attributes;
 mod ecs_clusters;
 mod ecs_deployments;
 mod ecs_instances_settings;

@@ -635,26 +635,38 @@ pub fn describe_container_instances(
     })
 }
 
-/// ARNs of a cluster's instances in id order: those with `status`, or all but INACTIVE. Cluster
-/// query language filters are not evaluated yet and are refused rather than ignored.
+/// ARNs of a cluster's instances in id order: those with `status`, or all but INACTIVE; with a
+/// `filter`, only those its cluster query language expression matches (as placement sees them).
 pub fn list_container_instances(
     h: &mut EcsHandler<'_, '_>,
     input: api::ListContainerInstancesRequest,
 ) -> R<api::ListContainerInstancesResponse> {
     let cluster = common::active_cluster(&h.world.ecs, input.cluster.as_deref())?;
-    if input.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
-        return Err(invalid_parameter(
-            "ecsim does not evaluate cluster query language filters yet",
-        ));
-    }
     let wanted = |status: &str| match input.status {
         Some(s) => status == s.as_str(),
         None => status != "INACTIVE",
+    };
+    // Ids of the instances the filter keeps; `None` without a filter.
+    let matching: Option<BTreeSet<String>> = match input.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(filter) => {
+            let expr = ecsim_scheduler::parse(filter).map_err(|e| invalid_parameter(e.to_string()))?;
+            let snapshot = super::placement::snapshot(cluster, None);
+            Some(
+                snapshot
+                    .instances
+                    .into_iter()
+                    .filter(|i| expr.matches(i))
+                    .map(|i| i.id)
+                    .collect(),
+            )
+        }
     };
     let items: Vec<(String, String)> = cluster
         .container_instances
         .values()
         .filter(|ci| wanted(&ci.status))
+        .filter(|ci| matching.as_ref().is_none_or(|ids| ids.contains(&ci.id)))
         .map(|ci| (ci.id.clone(), ci.arn.clone()))
         .collect();
     let (arns, next_token) =
@@ -1113,14 +1125,23 @@ mod tests {
                 ..Default::default()
             },
         );
-        let e = filtered.unwrap_err();
-        assert_eq!(
-            (e.code.as_str(), e.message.as_str()),
-            (
-                "InvalidParameterException",
-                "ecsim does not evaluate cluster query language filters yet"
-            )
+        assert_eq!(filtered.unwrap().container_instance_arns.unwrap().len(), 4);
+        let none = list(
+            &mut env,
+            api::ListContainerInstancesRequest {
+                filter: Some("attribute:ecs.instance-type == m5.large".into()),
+                ..Default::default()
+            },
         );
+        assert!(none.unwrap().container_instance_arns.unwrap().is_empty());
+        let invalid = list(
+            &mut env,
+            api::ListContainerInstancesRequest {
+                filter: Some("attribute:ecs.instance-type ==".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(invalid.unwrap_err().code, "InvalidParameterException");
         let bad = list(
             &mut env,
             api::ListContainerInstancesRequest {

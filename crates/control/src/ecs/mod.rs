@@ -4,6 +4,7 @@
 //! Handlers never sleep, never call a runtime and never write wire bytes.
 
 pub mod account_settings;
+pub mod attributes;
 pub mod clusters;
 pub mod common;
 pub mod container_instances;
@@ -197,6 +198,17 @@ impl EcsApi for EcsHandler<'_, '_> {
         input: api::UpdateContainerInstancesStateRequest,
     ) -> R<api::UpdateContainerInstancesStateResponse> {
         container_instances::update_container_instances_state(self, input)
+    }
+
+    // attributes
+    fn put_attributes(&mut self, input: api::PutAttributesRequest) -> R<api::PutAttributesResponse> {
+        attributes::put_attributes(self, input)
+    }
+    fn delete_attributes(&mut self, input: api::DeleteAttributesRequest) -> R<api::DeleteAttributesResponse> {
+        attributes::delete_attributes(self, input)
+    }
+    fn list_attributes(&mut self, input: api::ListAttributesRequest) -> R<api::ListAttributesResponse> {
+        attributes::list_attributes(self, input)
     }
 
     // account settings
