@@ -1,5 +1,5 @@
 //! Placement throughput of the scheduler: spread(AZ) + binpack(memory) + a memberOf constraint over
-//! 6 AZs, at 100, 1,000 and 5,000 container instances. `cargo bench --bench placement`.
+//! 6 AZs, at 100, 1,000 and 5,000 container instances. `cargo bench -p ecsim-benches --bench placement`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

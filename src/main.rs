@@ -11,7 +11,7 @@ use ecsim::{ClockMode, Emulator};
 /// ecsim — the AWS container stack (ECS, EC2 networking, STS; ELBv2, CodeDeploy and CloudWatch
 /// routed) on one local port, offline, with a deterministic control plane.
 #[derive(Debug, Parser)]
-#[command(name = "ecsim", version, about, long_about = None)]
+#[command(name = "ecsim", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,7 +49,7 @@ struct ServeArgs {
     /// Seed of the control plane's random numbers (identifiers, tie-breaks): a seed replays a run.
     #[arg(long, env = "ECSIM_SEED", default_value_t = 0)]
     seed: u64,
-    /// JSON file describing the simulated topology (see README, "Configuration").
+    /// JSON file describing the simulated topology (see the README, "Simulated topology").
     #[arg(long, env = "ECSIM_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 }
