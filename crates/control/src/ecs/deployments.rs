@@ -54,12 +54,7 @@ fn monitors_status(enabled: bool) -> api::ServiceDeploymentRollbackMonitorsStatu
 pub fn begin(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let revision_id = ctx.rng.digits(19);
     let deployment_id = ctx.rng.string_from(ALNUM, 21);
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get(cluster)
-        .and_then(|c| c.services.get(service))
-    else {
+    let Some(svc) = world.ecs.service(cluster, service) else {
         return;
     };
     let Some(primary) = svc.deployments.first() else {
@@ -117,9 +112,7 @@ pub fn begin(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
     world.ecs.service_deployments.insert(record.arn.clone(), record);
     if let Some(primary) = world
         .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
+        .service_mut(cluster, service)
         .and_then(|s| s.deployments.first_mut())
     {
         primary.service_deployment_arn = sd_arn;
@@ -246,9 +239,7 @@ fn schedule_check(ctx: &mut Ctx<'_>, cluster: &str, service: &str, at_ms: Millis
 pub fn drive(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) -> Vec<String> {
     let Some(sd_arn) = world
         .ecs
-        .clusters
-        .get(cluster)
-        .and_then(|c| c.services.get(service))
+        .service(cluster, service)
         .and_then(|s| s.deployments.first())
         .map(|d| d.service_deployment_arn.clone())
     else {
@@ -312,12 +303,7 @@ fn succeed(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, s
         sd.updated_at_ms = now;
         finish_monitors(sd);
     }
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    else {
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
         return events;
     };
     if let Some(primary) = svc.deployments.first_mut() {
@@ -371,12 +357,7 @@ fn fail(
     };
     sd.updated_at_ms = now;
     let in_rollback = sd.rollback.is_some();
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    else {
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
         return Vec::new();
     };
     let Some(primary) = svc.deployments.first_mut() else {
@@ -412,12 +393,7 @@ fn fail(
         return events;
     };
     let id = format!("ecs-svc/{}", ctx.rng.digits(19));
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    else {
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
         return events;
     };
     for d in &mut svc.deployments {

@@ -192,9 +192,7 @@ pub fn stop_service_deployment(
         let has_previous = h
             .world
             .ecs
-            .clusters
-            .get(&sd.cluster_name)
-            .and_then(|c| c.services.get(&sd.service_name))
+            .service(&sd.cluster_name, &sd.service_name)
             .and_then(|s| s.last_completed_revision_arn.as_ref())
             .is_some_and(|r| *r != sd.target_revision_arn);
         if !has_previous {

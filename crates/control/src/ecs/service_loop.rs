@@ -15,12 +15,7 @@ use crate::world::World;
 
 /// Queues one controller run for a service (at most one outstanding).
 pub fn wake(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    else {
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
         return;
     };
     if svc.check_pending || svc.status == "INACTIVE" {
@@ -46,12 +41,7 @@ pub fn wake_cluster(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str) {
         .map(|c| c.services.keys().cloned().collect())
         .unwrap_or_default();
     for name in names {
-        if let Some(svc) = world
-            .ecs
-            .clusters
-            .get_mut(cluster)
-            .and_then(|c| c.services.get_mut(&name))
-        {
+        if let Some(svc) = world.ecs.service_mut(cluster, &name) {
             svc.placement_blocked = false;
         }
         wake(world, ctx, cluster, &name);
@@ -62,9 +52,7 @@ pub fn wake_cluster(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str) {
 pub fn count_failed_task(world: &mut World, cluster: &str, service: &str, deployment: &str) {
     if let Some(d) = world
         .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
+        .service_mut(cluster, service)
         .and_then(|s| s.deployments.iter_mut().find(|d| d.id == deployment))
         && d.rollout_state == api::DeploymentRolloutState::InProgress
     {
@@ -76,12 +64,7 @@ pub fn count_failed_task(world: &mut World, cluster: &str, service: &str, deploy
 /// A task of `deployment` reached RUNNING: with `resetOnHealthyTask` (the default) the circuit
 /// breaker's consecutive-failure count starts over.
 pub fn task_became_healthy(world: &mut World, cluster: &str, service: &str, deployment: &str) {
-    let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    else {
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
         return;
     };
     let reset = svc
@@ -158,22 +141,13 @@ fn task_is_unhealthy(world: &World, cluster: &str, task_id: &str) -> bool {
 
 fn event(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, message: String) {
     let id = ctx.rng.uuid();
-    if let Some(svc) = world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
-    {
+    if let Some(svc) = world.ecs.service_mut(cluster, service) {
         svc.push_event(id, ctx.now_ms, message);
     }
 }
 
 fn service_mut<'w>(world: &'w mut World, cluster: &str, service: &str) -> Option<&'w mut ServiceRecord> {
-    world
-        .ecs
-        .clusters
-        .get_mut(cluster)
-        .and_then(|c| c.services.get_mut(service))
+    world.ecs.service_mut(cluster, service)
 }
 
 /// One controller run for one service.
@@ -491,12 +465,7 @@ fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &st
             }
         }
     } else {
-        let Some(svc) = world
-            .ecs
-            .clusters
-            .get(cluster)
-            .and_then(|c| c.services.get(service))
-        else {
+        let Some(svc) = world.ecs.service(cluster, service) else {
             return;
         };
         let rules = match placement::compile_rules(

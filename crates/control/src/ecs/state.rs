@@ -44,6 +44,17 @@ impl EcsState {
         self.task_cluster.len()
     }
 
+    /// A service of a cluster.
+    pub fn service(&self, cluster: &str, service: &str) -> Option<&ServiceRecord> {
+        self.clusters.get(cluster).and_then(|c| c.services.get(service))
+    }
+
+    pub fn service_mut(&mut self, cluster: &str, service: &str) -> Option<&mut ServiceRecord> {
+        self.clusters
+            .get_mut(cluster)
+            .and_then(|c| c.services.get_mut(service))
+    }
+
     /// The task with `task_id`, wherever it runs.
     pub fn task_mut(&mut self, task_id: &str) -> Option<&mut TaskRecord> {
         let cluster = self.task_cluster.get(task_id)?;
