@@ -150,3 +150,25 @@ pub fn awsvpc(subnets: &[String]) -> aws_sdk_ecs::types::NetworkConfiguration {
         .awsvpc_configuration(vpc.build().expect("subnets"))
         .build()
 }
+
+/// Registers a simulated container instance with `attributes` (name, value); returns its ARN.
+pub async fn register_instance(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    attributes: &[(&str, &str)],
+) -> String {
+    let mut request = ecs.register_container_instance().cluster(cluster);
+    for (name, value) in attributes {
+        let attribute = aws_sdk_ecs::types::Attribute::builder()
+            .name(*name)
+            .value(*value)
+            .build();
+        request = request.attributes(attribute.expect("attribute has a name"));
+    }
+    let registered = request.send().await.expect("RegisterContainerInstance");
+    registered
+        .container_instance()
+        .and_then(|ci| ci.container_instance_arn())
+        .expect("an ARN")
+        .to_string()
+}

@@ -6,7 +6,7 @@ use aws_sdk_ecs::types::{
 };
 use ecsim::ClockMode;
 
-use crate::common::{Env, code, start};
+use crate::common::{Env, code, register_instance, start};
 
 /// Creates `cluster` with `n` default instances (spread over us-east-1a, b, c…); returns their ARNs.
 async fn cluster_with_instances(env: &Env, cluster: &str, n: usize) -> Vec<String> {
@@ -18,20 +18,7 @@ async fn cluster_with_instances(env: &Env, cluster: &str, n: usize) -> Vec<Strin
         .unwrap();
     let mut arns = Vec::new();
     for _ in 0..n {
-        let ci = env
-            .ecs
-            .register_container_instance()
-            .cluster(cluster)
-            .send()
-            .await
-            .unwrap();
-        arns.push(
-            ci.container_instance()
-                .unwrap()
-                .container_instance_arn()
-                .unwrap()
-                .to_string(),
-        );
+        arns.push(register_instance(&env.ecs, cluster, &[]).await);
     }
     arns
 }

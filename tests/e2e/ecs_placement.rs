@@ -1,12 +1,12 @@
 //! Placement strategies and constraints on EC2 capacity through aws-sdk-ecs.
 
 use aws_sdk_ecs::types::{
-    Attribute, ContainerDefinition, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    ContainerDefinition, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
     PlacementStrategyType,
 };
 use ecsim::ClockMode;
 
-use crate::common::{Env, code, start};
+use crate::common::{Env, code, register_instance, start};
 
 async fn cluster_of_three(env: &Env) -> Vec<String> {
     env.ecs.create_cluster().cluster_name("p").send().await.unwrap();
@@ -16,34 +16,8 @@ async fn cluster_of_three(env: &Env) -> Vec<String> {
         ("us-east-1b", "m5.large"),
         ("us-east-1c", "c5.xlarge"),
     ] {
-        let ci = env
-            .ecs
-            .register_container_instance()
-            .cluster("p")
-            .attributes(
-                Attribute::builder()
-                    .name("ecs.availability-zone")
-                    .value(zone)
-                    .build()
-                    .unwrap(),
-            )
-            .attributes(
-                Attribute::builder()
-                    .name("ecs.instance-type")
-                    .value(kind)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        arns.push(
-            ci.container_instance()
-                .unwrap()
-                .container_instance_arn()
-                .unwrap()
-                .to_string(),
-        );
+        let attributes = [("ecs.availability-zone", zone), ("ecs.instance-type", kind)];
+        arns.push(register_instance(&env.ecs, "p", &attributes).await);
     }
     env.ecs
         .register_task_definition()

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ecs::client::Waiters;
-use aws_sdk_ecs::types::{Attribute, ContainerDefinition, ContainerInstanceStatus, LaunchType};
+use aws_sdk_ecs::types::{ContainerDefinition, ContainerInstanceStatus, LaunchType};
 use ecsim::ClockMode;
 
-use crate::common::{Env, awsvpc, default_subnet, fargate_task_definition, start};
+use crate::common::{Env, awsvpc, default_subnet, fargate_task_definition, register_instance, start};
 
 async fn tasks_per_zone(env: &Env) -> BTreeMap<String, usize> {
     let arns: Vec<String> = env
@@ -123,28 +123,8 @@ async fn draining_an_az_moves_its_tasks_and_reactivation_rebalances() {
     let mut instance_of_zone = BTreeMap::new();
     for z in ['a', 'b', 'c', 'd', 'e'] {
         let zone = format!("us-east-1{z}");
-        let ci = env
-            .ecs
-            .register_container_instance()
-            .cluster("demo")
-            .attributes(
-                Attribute::builder()
-                    .name("ecs.availability-zone")
-                    .value(&zone)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        instance_of_zone.insert(
-            zone,
-            ci.container_instance()
-                .unwrap()
-                .container_instance_arn()
-                .unwrap()
-                .to_string(),
-        );
+        let arn = register_instance(&env.ecs, "demo", &[("ecs.availability-zone", &zone)]).await;
+        instance_of_zone.insert(zone, arn);
     }
     env.ecs
         .register_task_definition()

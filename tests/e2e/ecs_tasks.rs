@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{
 };
 use ecsim::ClockMode;
 
-use crate::common::{awsvpc, code, default_subnet, fargate_task_definition, start};
+use crate::common::{awsvpc, code, default_subnet, fargate_task_definition, register_instance, start};
 
 async fn cluster_and_family(env: &crate::common::Env, env_vars: &[(&str, &str)]) {
     env.ecs
@@ -387,23 +387,12 @@ async fn task_errors() {
 
 #[tokio::test]
 async fn ec2_capacity_from_registered_container_instances() {
-    use aws_sdk_ecs::types::{Attribute, ContainerInstanceStatus};
+    use aws_sdk_ecs::types::ContainerInstanceStatus;
     let env = start(ClockMode::Virtual).await;
     let ecs = &env.ecs;
     ecs.create_cluster().cluster_name("ec2").send().await.unwrap();
     for zone in ["us-east-1a", "us-east-1b"] {
-        ecs.register_container_instance()
-            .cluster("ec2")
-            .attributes(
-                Attribute::builder()
-                    .name("ecs.availability-zone")
-                    .value(zone)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        register_instance(ecs, "ec2", &[("ecs.availability-zone", zone)]).await;
     }
     let listed = ecs
         .list_container_instances()
