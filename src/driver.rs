@@ -14,13 +14,15 @@ const MAX_IDLE_WAIT_MS: u64 = 1_000;
 pub async fn run(shared: Arc<Shared>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         let now = shared.clock.now_ms();
-        let wait_ms = {
+        let (wait_ms, commands) = {
             let mut engine = shared.engine.lock();
             engine.advance_to(now);
-            engine
+            let wait_ms = engine
                 .next_deadline()
-                .map_or(MAX_IDLE_WAIT_MS, |d| d.saturating_sub(now).min(MAX_IDLE_WAIT_MS))
+                .map_or(MAX_IDLE_WAIT_MS, |d| d.saturating_sub(now).min(MAX_IDLE_WAIT_MS));
+            (wait_ms, engine.take_runtime_commands())
         };
+        shared.send_runtime_commands(commands).await;
         // The live driver is the IO edge that waits on the system clock.
         #[allow(clippy::disallowed_methods)]
         let sleep = tokio::time::sleep(Duration::from_millis(wait_ms.max(1)));
@@ -29,5 +31,21 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: tokio::sync::watch::Receiver
             () = shared.wake.notified() => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Feeds what the external runtime reports into the engine, at the time it arrives.
+pub async fn run_runtime_events(
+    shared: Arc<Shared>,
+    mut events: tokio::sync::mpsc::Receiver<ecsim_control::task_runtime::RuntimeEvent>,
+) {
+    while let Some(event) = events.recv().await {
+        let commands = {
+            let mut engine = shared.engine.lock();
+            engine.observe(shared.clock.now_ms(), event);
+            engine.take_runtime_commands()
+        };
+        shared.send_runtime_commands(commands).await;
+        shared.wake.notify_one();
     }
 }

@@ -30,11 +30,42 @@ pub enum ClockMode {
 }
 
 /// The task runtime behind the emulator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Runtime {
     /// Simulated tasks driven by the behaviour model.
     #[default]
     Simulated,
+    /// Tasks run as Docker containers (needs the system clock and a Docker daemon).
+    Docker(DockerOptions),
+}
+
+/// How the Docker runtime runs tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerOptions {
+    /// Label value that marks this emulator's containers and networks (`dev.ecsim.instance`).
+    pub instance: String,
+    /// Range Docker networks are carved from, and the prefix length of each network.
+    pub network_pool: String,
+    pub network_prefix: u8,
+    /// Pull absent images as ECS does; when false an absent image fails the task at once.
+    pub pull_images: bool,
+    /// Leave containers running when the emulator shuts down.
+    pub keep_on_shutdown: bool,
+    /// What to do with containers a previous run of this instance left.
+    pub leftovers: ecsim_docker::Leftovers,
+}
+
+impl Default for DockerOptions {
+    fn default() -> Self {
+        Self {
+            instance: "default".into(),
+            network_pool: ecsim_docker::pool::DEFAULT_POOL.into(),
+            network_prefix: ecsim_docker::pool::DEFAULT_NETWORK_PREFIX,
+            pull_images: true,
+            keep_on_shutdown: false,
+            leftovers: ecsim_docker::Leftovers::Remove,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +77,10 @@ pub enum StartError {
     },
     #[error("invalid topology: {0}")]
     Topology(#[from] ecsim_control::topology::TopologyError),
+    #[error("the Docker runtime runs on the system clock only")]
+    DockerNeedsSystemClock,
+    #[error("cannot start the Docker runtime: {0}")]
+    Docker(#[from] ecsim_docker::DockerError),
 }
 
 /// Configures and starts an emulator.
@@ -130,12 +165,38 @@ impl EmulatorBuilder {
                 (Arc::new(v.clone()), Some(v))
             }
         };
+        let docker_options = match &self.runtime {
+            Runtime::Docker(options) if self.clock == ClockMode::System => Some(options.clone()),
+            Runtime::Docker(_) => return Err(StartError::DockerNeedsSystemClock),
+            Runtime::Simulated => None,
+        };
+        let docker = match &docker_options {
+            Some(_) => Some(ecsim_docker::connect().await?),
+            None => None,
+        };
+        let sim = if docker.is_some() {
+            // Real containers take the time they take; ECS's own bookkeeping steps cost nothing.
+            SimTimings {
+                provisioning_ms: 0,
+                activating_ms: 0,
+                deactivating_ms: 0,
+                deprovisioning_ms: 0,
+                ..self.sim
+            }
+        } else {
+            self.sim
+        };
         let config = EngineConfig {
             default_account_id: self.default_account_id,
             default_region: self.default_region,
             seed: self.seed,
             topology: self.topology,
-            sim: self.sim,
+            sim,
+            runtime: if docker.is_some() {
+                ecsim_control::task_runtime::RuntimeKind::External
+            } else {
+                ecsim_control::task_runtime::RuntimeKind::Simulated
+            },
         };
         let mut engine = Engine::new(config, clock.now_ms());
         if let Some(alarms) = self.alarms {
@@ -154,6 +215,50 @@ impl EmulatorBuilder {
         })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
+        let mut keep_containers = true;
+        let mut runtime_events = None;
+        if let (Some(docker), Some(options)) = (docker, docker_options) {
+            let pool = ecsim_docker::Pool::new(&options.network_pool, options.network_prefix)
+                .map_err(ecsim_docker::DockerError::from)?;
+            let (events_tx, events_rx) = tokio::sync::mpsc::channel(ecsim_docker::runtime::COMMAND_QUEUE);
+            let runtime = ecsim_docker::DockerRuntime::start(
+                docker,
+                ecsim_docker::DockerConfig {
+                    instance: options.instance.clone(),
+                    pool,
+                    pull_images: options.pull_images,
+                    leftovers: options.leftovers,
+                    endpoint_port: addr.port(),
+                },
+                events_tx,
+            )
+            .await?;
+            keep_containers = options.keep_on_shutdown;
+            shared.attach_docker(runtime);
+            runtime_events = Some(tokio::spawn(crate::driver::run_runtime_events(
+                shared.clone(),
+                events_rx,
+            )));
+            // Tasks reach ecsim (API, metadata, credentials) at 169.254.170.2 on the same port.
+            let metadata_addr = SocketAddr::from((ecsim_docker::METADATA_ADDRESS, addr.port()));
+            let metadata_listener =
+                TcpListener::bind(metadata_addr)
+                    .await
+                    .map_err(|source| StartError::Bind {
+                        addr: metadata_addr,
+                        source,
+                    })?;
+            tracing::info!(
+                instance = %options.instance,
+                task_endpoint = %format!("http://{metadata_addr}"),
+                "tasks run as Docker containers"
+            );
+            tasks.push(tokio::spawn(serve(
+                metadata_listener,
+                shared.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         if self.clock == ClockMode::System {
             tasks.push(tokio::spawn(crate::driver::run(
                 shared.clone(),
@@ -166,6 +271,8 @@ impl EmulatorBuilder {
             shared,
             shutdown: shutdown_tx,
             tasks,
+            keep_containers,
+            runtime_events,
         })
     }
 }
@@ -206,6 +313,10 @@ pub struct Emulator {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Docker runtime: leave containers running on shutdown.
+    keep_containers: bool,
+    /// Docker runtime: the task feeding runtime events into the engine (runs until aborted).
+    runtime_events: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -229,9 +340,23 @@ impl Emulator {
         }
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and stops the driver.
+    /// Which task runtime runs tasks: `docker` or `sim`.
+    pub fn runtime_name(&self) -> &'static str {
+        self.shared.runtime_name()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, stops the driver and, on the
+    /// Docker runtime, removes this emulator's containers and networks (unless told to keep them).
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(docker) = self.shared.docker.get()
+            && !self.keep_containers
+        {
+            docker.remove_everything().await;
+        }
+        if let Some(pump) = self.runtime_events {
+            pump.abort();
+        }
         for t in self.tasks {
             let _ = t.await;
         }

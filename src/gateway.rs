@@ -1,9 +1,11 @@
 //! The one-port gateway: reads each HTTP request (with a body limit), answers the emulator API
-//! under `/_ecsim/`, and sends everything else through the protocol layer to the engine.
+//! under `/_ecsim/`, the task metadata and credentials endpoints under `/v2`–`/v4`, and sends
+//! everything else through the protocol layer to the engine.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ecsim_control::task_runtime::RuntimeCommand;
 use ecsim_protocol::AwsError;
 use ecsim_protocol::encode::{EncodedResponse, encode_error, encode_output};
 use ecsim_protocol::route::{decode_request, guess_context};
@@ -33,7 +35,10 @@ pub async fn handle(
                 ));
             }
         };
-        return Ok(crate::admin::handle(&shared, &parts, &body));
+        return Ok(crate::admin::handle(&shared, &parts, &body).await);
+    }
+    if let Some(response) = crate::metadata::handle(&shared, &parts).await {
+        return Ok(response);
     }
     let too_large = parts
         .headers
@@ -61,10 +66,17 @@ pub async fn handle(
         .with_status(413);
         return Ok(to_response(encode_error(&context, &error, &request_id)));
     };
-    Ok(to_response(dispatch(&shared, &parts, &body)))
+    let (response, commands) = dispatch(&shared, &parts, &body);
+    shared.send_runtime_commands(commands).await;
+    Ok(to_response(response))
 }
 
-fn dispatch(shared: &Shared, parts: &hyper::http::request::Parts, body: &[u8]) -> EncodedResponse {
+/// Runs one API call; also returns the commands it queued for the external runtime.
+fn dispatch(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+) -> (EncodedResponse, Vec<RuntimeCommand>) {
     let decoded = decode_request(&shared.catalog, &parts.method, &parts.uri, &parts.headers, body);
     let now = shared.clock.now_ms();
     let mut engine = shared.engine.lock();
@@ -72,17 +84,18 @@ fn dispatch(shared: &Shared, parts: &hyper::http::request::Parts, body: &[u8]) -
     match decoded {
         Err(e) => {
             tracing::debug!(code = %e.error.code, message = %e.error.message, "request refused");
-            encode_error(&e.context, &e.error, &request_id)
+            (encode_error(&e.context, &e.error, &request_id), Vec::new())
         }
         Ok(d) => {
             let deadline_before = engine.next_deadline();
             let result = engine.handle(now, d.service, d.operation, d.input, &d.caller);
             let deadline_after = engine.next_deadline();
+            let commands = engine.take_runtime_commands();
             drop(engine);
             if deadline_after != deadline_before {
                 shared.wake.notify_one();
             }
-            match result {
+            let response = match result {
                 Ok(output) => {
                     tracing::debug!(service = d.service.name, operation = d.operation.name, "ok");
                     encode_output(&d.context, &output, &request_id)
@@ -91,7 +104,8 @@ fn dispatch(shared: &Shared, parts: &hyper::http::request::Parts, body: &[u8]) -
                     tracing::debug!(service = d.service.name, operation = d.operation.name, code = %error.code, "error");
                     encode_error(&d.context, &error, &request_id)
                 }
-            }
+            };
+            (response, commands)
         }
     }
 }

@@ -21,8 +21,10 @@ pub mod config;
 mod driver;
 mod emulator;
 mod gateway;
+mod metadata;
 mod shared;
 
 pub use ecsim_control::alarms::{AlarmSource, AlarmState};
-pub use emulator::{ClockMode, Emulator, EmulatorBuilder, EmulatorClock, Runtime, StartError};
+pub use ecsim_docker::Leftovers;
+pub use emulator::{ClockMode, DockerOptions, Emulator, EmulatorBuilder, EmulatorClock, Runtime, StartError};
 pub use gateway::MAX_REQUEST_BODY_BYTES;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use ecsim::{ClockMode, Emulator};
+use ecsim::{ClockMode, DockerOptions, Emulator, Leftovers, Runtime};
 
 /// ecsim — the AWS container stack (ECS, EC2 networking, STS; ELBv2, CodeDeploy and CloudWatch
 /// routed) on one local port, offline, with a deterministic control plane.
@@ -52,6 +52,28 @@ struct ServeArgs {
     /// JSON file describing the simulated topology (see the README, "Simulated topology").
     #[arg(long, env = "ECSIM_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Task runtime: `docker` (tasks are containers), `sim` (simulated tasks), or `auto` (Docker
+    /// when a daemon answers, else sim).
+    #[arg(long, env = "ECSIM_RUNTIME", default_value = "auto", value_parser = ["auto", "docker", "sim"])]
+    runtime: String,
+    /// Name in the `dev.ecsim.instance` label of this emulator's containers and networks.
+    #[arg(long, env = "ECSIM_DOCKER_INSTANCE", default_value = "default")]
+    docker_instance: String,
+    /// Address range the per-subnet Docker networks are carved from.
+    #[arg(long, env = "ECSIM_DOCKER_NETWORK_POOL", default_value = "10.200.0.0/14")]
+    docker_network_pool: String,
+    /// Prefix length of each Docker network taken from the pool.
+    #[arg(long, env = "ECSIM_DOCKER_NETWORK_PREFIX", default_value_t = 22)]
+    docker_network_prefix: u8,
+    /// Never pull images: an image absent locally fails the task (CannotPullContainerError).
+    #[arg(long, env = "ECSIM_NO_PULL")]
+    no_pull: bool,
+    /// Leave task containers running when ecsim stops.
+    #[arg(long, env = "ECSIM_KEEP_CONTAINERS")]
+    keep_containers: bool,
+    /// What to do with containers a previous run (same instance name) left: `remove` or `keep`.
+    #[arg(long, env = "ECSIM_LEFTOVERS", default_value = "remove", value_parser = ["remove", "keep"])]
+    leftovers: String,
 }
 
 fn main() -> Result<()> {
@@ -108,12 +130,36 @@ fn serve(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting tokio")?;
+    let docker = DockerOptions {
+        instance: args.docker_instance.clone(),
+        network_pool: args.docker_network_pool.clone(),
+        network_prefix: args.docker_network_prefix,
+        pull_images: !args.no_pull,
+        keep_on_shutdown: args.keep_containers,
+        leftovers: if args.leftovers == "keep" {
+            Leftovers::Keep
+        } else {
+            Leftovers::Remove
+        },
+    };
     runtime.block_on(async move {
-        let emulator = builder.start().await?;
+        let emulator = match args.runtime.as_str() {
+            "sim" => builder.runtime(Runtime::Simulated).start().await?,
+            "docker" => builder.runtime(Runtime::Docker(docker)).start().await?,
+            _ => match builder.clone().runtime(Runtime::Docker(docker)).start().await {
+                Ok(emulator) => emulator,
+                Err(ecsim::StartError::Docker(e)) => {
+                    tracing::warn!(error = %e, "no usable Docker daemon: tasks are simulated (--runtime sim)");
+                    builder.runtime(Runtime::Simulated).start().await?
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
         let url = emulator.endpoint_url();
-        tracing::info!(%url, seed = args.seed, runtime = "sim", "ecsim is listening");
+        let runtime_name = emulator.runtime_name();
+        tracing::info!(%url, seed = args.seed, runtime = runtime_name, "ecsim is listening");
         println!(
-            "ecsim {} listening on {url} (runtime: sim, clock: system, seed: {})",
+            "ecsim {} listening on {url} (runtime: {runtime_name}, clock: system, seed: {})",
             env!("CARGO_PKG_VERSION"),
             args.seed
         );

@@ -1,13 +1,15 @@
 //! State shared by the gateway, the live driver and the emulator handle: the engine behind a
-//! mutex (never held across an await), the clock, and the wake-up signal for the driver.
+//! mutex (never held across an await), the clock, the wake-up signal for the driver, and the link
+//! to an external task runtime.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ecsim_control::Engine;
+use ecsim_control::task_runtime::RuntimeCommand;
 use ecsim_core::{Clock, VirtualClock};
 use ecsim_protocol::route::Catalog;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 pub struct Shared {
     pub engine: Mutex<Engine>,
@@ -18,6 +20,9 @@ pub struct Shared {
     /// Signals the live driver that the next deadline may have moved.
     pub wake: Notify,
     pub seed: u64,
+    /// The Docker runtime, when tasks run as containers.
+    pub docker: OnceLock<ecsim_docker::DockerRuntime>,
+    runtime_commands: OnceLock<mpsc::Sender<RuntimeCommand>>,
 }
 
 impl Shared {
@@ -34,7 +39,37 @@ impl Shared {
             catalog: Catalog::new(ecsim_api::SERVICES),
             wake: Notify::new(),
             seed,
+            docker: OnceLock::new(),
+            runtime_commands: OnceLock::new(),
         })
+    }
+
+    /// Connects the engine's runtime commands to a Docker runtime.
+    pub fn attach_docker(&self, docker: ecsim_docker::DockerRuntime) {
+        let _ = self.runtime_commands.set(docker.commands());
+        let _ = self.docker.set(docker);
+    }
+
+    /// Which runtime runs tasks, as the health endpoint names it.
+    pub fn runtime_name(&self) -> &'static str {
+        if self.docker.get().is_some() {
+            "docker"
+        } else {
+            "sim"
+        }
+    }
+
+    /// Sends commands the engine queued to the external runtime. Call with the engine unlocked:
+    /// the queue is bounded, so this waits when the runtime falls behind.
+    pub async fn send_runtime_commands(&self, commands: Vec<RuntimeCommand>) {
+        let Some(tx) = self.runtime_commands.get() else {
+            return;
+        };
+        for command in commands {
+            if tx.send(command).await.is_err() {
+                tracing::warn!("the Docker runtime has stopped; a runtime command was dropped");
+            }
+        }
     }
 
     /// Moves virtual time forward by `delta_ms`, running every controller deadline on the way in

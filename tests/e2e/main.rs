@@ -3,6 +3,8 @@
 mod common;
 mod coverage;
 mod determinism;
+mod docker_runtime;
+mod docker_support;
 mod ec2;
 mod ecs_attributes;
 mod ecs_clusters;
@@ -14,4 +16,5 @@ mod ecs_spread;
 mod ecs_task_definitions;
 mod ecs_tasks;
 mod protocol;
+mod runtime_conformance;
 mod sts;

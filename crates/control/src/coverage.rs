@@ -29,6 +29,7 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
                 world_index: 0,
                 sim: &sim,
                 alarms: &crate::alarms::NoAlarms,
+                runtime: &mut crate::task_runtime::RuntimePort::default(),
             };
             rows.push((service, name, f(&mut world, &mut ctx)));
         };

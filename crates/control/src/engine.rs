@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::alarms::{AlarmSource, NoAlarms};
 use crate::runtime::SimTimings;
 use crate::sts::Sessions;
+use crate::task_runtime::{RuntimeCommand, RuntimeEvent, RuntimeKind, RuntimePort};
 use crate::timers::{TimerKind, Timers};
 use crate::topology::TopologyConfig;
 use crate::world::World;
@@ -29,6 +30,8 @@ pub struct EngineConfig {
     pub seed: u64,
     pub topology: TopologyConfig,
     pub sim: SimTimings,
+    /// Which backend runs containers.
+    pub runtime: RuntimeKind,
 }
 
 impl Default for EngineConfig {
@@ -39,6 +42,7 @@ impl Default for EngineConfig {
             seed: 0,
             topology: TopologyConfig::default(),
             sim: SimTimings::default(),
+            runtime: RuntimeKind::Simulated,
         }
     }
 }
@@ -52,6 +56,15 @@ pub struct Ctx<'a> {
     pub sim: &'a SimTimings,
     /// Alarm state for deployment alarms.
     pub alarms: &'a dyn AlarmSource,
+    /// Commands for an external task runtime.
+    pub runtime: &'a mut RuntimePort,
+}
+
+/// Credentials handed to a task for its task role.
+#[derive(Debug, Clone)]
+pub struct TaskRoleCredentials {
+    pub role_arn: String,
+    pub credentials: ecsim_api::sts::Credentials,
 }
 
 /// Who is calling, resolved from the access key.
@@ -71,6 +84,7 @@ pub struct Engine {
     timers: Timers,
     sessions: Sessions,
     alarms: std::sync::Arc<dyn AlarmSource>,
+    runtime: RuntimePort,
     now_ms: Millis,
 }
 
@@ -83,6 +97,7 @@ impl ecsim_api::cloudwatch::CloudWatchApi for NotYetBuilt {}
 impl Engine {
     pub fn new(config: EngineConfig, now_ms: Millis) -> Self {
         let rng = Rng::seeded(config.seed);
+        let runtime = RuntimePort::new(config.runtime);
         Self {
             config,
             worlds: Vec::new(),
@@ -91,6 +106,7 @@ impl Engine {
             timers: Timers::default(),
             sessions: Sessions::default(),
             alarms: std::sync::Arc::new(NoAlarms),
+            runtime,
             now_ms,
         }
     }
@@ -116,6 +132,61 @@ impl Engine {
         self.timers.clear();
         self.sessions = Sessions::default();
         self.rng = Rng::seeded(self.config.seed);
+        self.runtime.drain();
+        self.runtime.submit(RuntimeCommand::Reset);
+    }
+
+    /// Takes the commands queued for the external runtime, in issue order.
+    pub fn take_runtime_commands(&mut self) -> Vec<RuntimeCommand> {
+        self.runtime.drain()
+    }
+
+    /// Applies an event from the external runtime at `now_ms` (after catching controllers up).
+    pub fn observe(&mut self, now_ms: Millis, event: RuntimeEvent) {
+        self.advance_to(now_ms);
+        let world_index = event.key.world;
+        let Some(world) = self.worlds.get_mut(world_index) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            timers: &mut self.timers,
+            world_index,
+            sim: &self.config.sim,
+            alarms: self.alarms.as_ref(),
+            runtime: &mut self.runtime,
+        };
+        crate::ecs::lifecycle::on_runtime_event(world, &mut ctx, &event.key.task_id, event.kind);
+    }
+
+    /// Every world, for read-only views (the emulator's task listing).
+    pub fn worlds(&self) -> &[World] {
+        &self.worlds
+    }
+
+    /// Temporary credentials for the task role of the task holding `credentials_id`, as the
+    /// task credentials endpoint serves them. `None` when no live task holds that id.
+    pub fn task_role_credentials(&mut self, credentials_id: &str) -> Option<TaskRoleCredentials> {
+        let task_id = credentials_id.split('.').next()?;
+        let (role_arn, task_id) = self.worlds.iter().find_map(|w| {
+            let t = w.ecs.task(task_id)?;
+            (t.credentials_id.as_deref() == Some(credentials_id)
+                && t.status < crate::ecs::state::TaskStatus::Stopped)
+                .then(|| (t.task_role_arn.clone(), t.id.clone()))
+        })?;
+        let role_arn = role_arn?;
+        let creds = crate::sts::issue_task_role_credentials(
+            &mut self.sessions,
+            &mut self.rng,
+            self.now_ms,
+            &role_arn,
+            &task_id,
+        )?;
+        Some(TaskRoleCredentials {
+            role_arn,
+            credentials: creds,
+        })
     }
 
     /// A request id drawn from the seeded RNG.
@@ -143,6 +214,7 @@ impl Engine {
                 world_index: timer.world,
                 sim: &self.config.sim,
                 alarms: self.alarms.as_ref(),
+                runtime: &mut self.runtime,
             };
             match timer.kind {
                 TimerKind::TaskStep { task_id } => {
@@ -220,6 +292,7 @@ impl Engine {
             world_index,
             sim: &self.config.sim,
             alarms: self.alarms.as_ref(),
+            runtime: &mut self.runtime,
         };
         match service.name {
             "ecs" => {

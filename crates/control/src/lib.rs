@@ -1,6 +1,6 @@
 //! ecsim's deterministic control plane: one [`world::World`] per (account, region), the API
 //! handlers that change desired state, the controllers that move actual state toward it on
-//! timers, and the simulated runtime.
+//! timers, the simulated runtime, and the command/event port to an external (Docker) runtime.
 //!
 //! Nothing in this crate reads a clock, sleeps, draws OS randomness or does IO: every entry point
 //! takes `now_ms` from a driver, and randomness comes from the engine's seeded RNG.
@@ -14,6 +14,7 @@ pub mod engine;
 pub mod network;
 pub mod runtime;
 pub mod sts;
+pub mod task_runtime;
 pub mod timers;
 pub mod topology;
 pub mod world;

@@ -172,6 +172,37 @@ impl StsHandler<'_, '_> {
     }
 }
 
+/// Temporary credentials for an ECS task role, as the task credentials endpoint hands them out:
+/// an assumed-role session named after the task, recorded so calls made with it resolve to the
+/// role. `None` when the role ARN is not a well-formed IAM role ARN.
+pub fn issue_task_role_credentials(
+    sessions: &mut Sessions,
+    rng: &mut Rng,
+    now_ms: Millis,
+    role_arn: &str,
+    task_id: &str,
+) -> Option<api::Credentials> {
+    let (account_id, _) = parse_role_arn(role_arn)?;
+    const TASK_CREDENTIALS_SECONDS: u64 = 6 * 3600;
+    let role_id = sessions.role_id(role_arn, rng);
+    let expires_at_ms = now_ms + TASK_CREDENTIALS_SECONDS * 1000;
+    let creds = api::Credentials {
+        access_key_id: format!("ASIA{}", rng.string_from(UPPER, 16)),
+        secret_access_key: rng.string_from(SECRET, 40),
+        session_token: rng.string_from(SECRET, 256),
+        expiration: ms_to_seconds(expires_at_ms),
+    };
+    sessions.insert(Session {
+        access_key_id: creds.access_key_id.clone(),
+        account_id,
+        role_arn: role_arn.to_string(),
+        session_name: task_id.to_string(),
+        role_id,
+        expires_at_ms,
+    });
+    Some(creds)
+}
+
 #[allow(clippy::cast_precision_loss)] // epoch milliseconds stay far below 2^53
 fn ms_to_seconds(ms: Millis) -> f64 {
     ms as f64 / 1000.0
@@ -333,6 +364,7 @@ mod tests {
                 world_index: 0,
                 sim: &self.sim,
                 alarms: &crate::alarms::NoAlarms,
+                runtime: &mut crate::task_runtime::RuntimePort::default(),
             };
             let mut handler = StsHandler {
                 principal: &principal,

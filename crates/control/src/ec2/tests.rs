@@ -37,6 +37,7 @@ impl Fixture {
             world_index: 0,
             sim: &self.sim,
             alarms: &crate::alarms::NoAlarms,
+            runtime: &mut crate::task_runtime::RuntimePort::default(),
         };
         let mut handler = Ec2Handler {
             world: &mut self.world,

@@ -634,6 +634,7 @@ pub(crate) mod testkit {
                 world_index: 0,
                 sim: &self.sim,
                 alarms: &crate::alarms::NoAlarms,
+                runtime: &mut crate::task_runtime::RuntimePort::default(),
             };
             let mut h = EcsHandler {
                 world: &mut self.world,

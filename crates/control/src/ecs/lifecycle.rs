@@ -9,9 +9,12 @@ use ecsim_core::Millis;
 use ecsim_protocol::AwsError;
 
 use super::common::{client_exception, ts};
-use super::state::{ContainerRecord, TaskDefinitionRecord, TaskPlacement, TaskRecord, TaskStatus};
+use super::state::{
+    ContainerRecord, ExternalContainer, TaskDefinitionRecord, TaskPlacement, TaskRecord, TaskStatus,
+};
 use crate::engine::Ctx;
 use crate::runtime::{Behaviour, pull_fails};
+use crate::task_runtime::{RuntimeCommand, RuntimeEventKind, TaskKey, TaskLaunch};
 use crate::timers::TimerKind;
 use crate::world::World;
 
@@ -96,6 +99,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
                 .and_then(|r| u32::try_from(r).ok())
                 .unwrap_or(3),
             port_mappings: c.port_mappings.clone().unwrap_or_default(),
+            runtime: None,
         });
     }
     let (cpu, memory) = super::placement::requirements(definition, Some(&new.overrides));
@@ -105,11 +109,53 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
     } else {
         TaskStatus::Pending
     };
+    let external = ctx.runtime.is_external();
     let first_step_ms = if awsvpc {
         ctx.sim.provisioning_ms
     } else {
         ctx.sim.pending_ms + start_delay_ms
     };
+    let task_role_arn = new
+        .overrides
+        .task_role_arn
+        .clone()
+        .or_else(|| definition.task_role_arn.clone());
+    let credentials_id = task_role_arn.as_ref().map(|_| format!("{id}.{}", ctx.rng.uuid()));
+    let launch = external.then(|| {
+        Box::new(TaskLaunch {
+            key: TaskKey {
+                world: ctx.world_index,
+                task_id: id.clone(),
+            },
+            task_arn: arn.clone(),
+            cluster_name: new.cluster_name.clone(),
+            family: definition.family.clone().unwrap_or_default(),
+            revision: definition.revision.unwrap_or(0),
+            account_id: world.account_id.clone(),
+            region: world.region.clone(),
+            availability_zone: new.placement.availability_zone.clone(),
+            network_mode,
+            subnet_id: new.placement.subnet_id.clone().or_else(|| {
+                new.placement
+                    .container_instance_id
+                    .as_ref()
+                    .and_then(|i| instance_subnet(world, &new.cluster_name, i))
+            }),
+            private_ip: new.placement.private_ip.clone(),
+            container_instance_id: new.placement.container_instance_id.clone(),
+            task_cpu_units: u32::try_from(cpu).ok(),
+            task_memory_mib: u32::try_from(memory).ok().filter(|m| *m > 0),
+            containers: definition
+                .container_definitions
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| with_overrides(c, &new.overrides))
+                .collect(),
+            metadata_tokens: containers.iter().map(|c| c.runtime_id.clone()).collect(),
+            credentials_id: credentials_id.clone(),
+        })
+    });
     let task = TaskRecord {
         id: id.clone(),
         arn,
@@ -166,12 +212,22 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         exit_at_ms: None,
         health_check_at_ms: None,
         moving: false,
+        launch,
+        credentials_id,
+        task_role_arn,
     };
-    ctx.timers.schedule(
-        ctx.now_ms + first_step_ms,
-        ctx.world_index,
-        TimerKind::TaskStep { task_id: id.clone() },
-    );
+    let mut task = task;
+    if external && !awsvpc {
+        // No network interface to provision: the runtime starts the containers now.
+        task.next_step_at_ms = None;
+        submit_start(&mut task, ctx);
+    } else {
+        ctx.timers.schedule(
+            ctx.now_ms + first_step_ms,
+            ctx.world_index,
+            TimerKind::TaskStep { task_id: id.clone() },
+        );
+    }
     world
         .ecs
         .task_cluster
@@ -188,6 +244,77 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         cluster.tasks.insert(id.clone(), task);
     }
     Ok(id)
+}
+
+/// A container definition with its container override merged in (command, environment, limits).
+fn with_overrides(c: &api::ContainerDefinition, overrides: &api::TaskOverride) -> api::ContainerDefinition {
+    let mut c = c.clone();
+    let over = overrides
+        .container_overrides
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|o| o.name.is_some() && o.name == c.name);
+    for o in over {
+        if let Some(command) = &o.command {
+            c.command = Some(command.clone());
+        }
+        if let Some(env) = &o.environment {
+            let mut merged = c.environment.take().unwrap_or_default();
+            merged.retain(|kv| !env.iter().any(|o| o.name == kv.name));
+            merged.extend(env.iter().cloned());
+            c.environment = Some(merged);
+        }
+        if let Some(files) = &o.environment_files {
+            c.environment_files = Some(files.clone());
+        }
+        c.cpu = o.cpu.or(c.cpu);
+        c.memory = o.memory.or(c.memory);
+        c.memory_reservation = o.memory_reservation.or(c.memory_reservation);
+    }
+    c
+}
+
+/// The subnet an EC2 container instance's tasks share: the default subnet of its zone (instances
+/// carry a zone, not a subnet).
+fn instance_subnet(world: &World, cluster: &str, instance_id: &str) -> Option<String> {
+    let zone = &world
+        .ecs
+        .clusters
+        .get(cluster)?
+        .container_instances
+        .get(instance_id)?
+        .availability_zone;
+    world
+        .network
+        .subnets
+        .values()
+        .find(|s| s.default_for_az && &s.availability_zone == zone)
+        .or_else(|| {
+            world
+                .network
+                .subnets
+                .values()
+                .find(|s| &s.availability_zone == zone)
+        })
+        .map(|s| s.id.clone())
+}
+
+/// Hands the task to the external runtime; the task waits in PENDING for its `Started` event.
+fn submit_start(task: &mut TaskRecord, ctx: &mut Ctx<'_>) {
+    if let Some(launch) = task.launch.take() {
+        ctx.runtime.submit(RuntimeCommand::Start(launch));
+    }
+}
+
+fn submit_stop(task: &TaskRecord, ctx: &mut Ctx<'_>) {
+    ctx.runtime.submit(RuntimeCommand::Stop {
+        key: TaskKey {
+            world: ctx.world_index,
+            task_id: task.id.clone(),
+        },
+        stop_timeout_ms: task.stop_timeout_ms,
+    });
 }
 
 fn schedule(task: &mut TaskRecord, ctx: &mut Ctx<'_>, at_ms: Millis) {
@@ -235,7 +362,15 @@ pub fn request_stop(
     task.exit_at_ms = None;
     task.health_check_at_ms = None;
     match task.status {
+        TaskStatus::Pending | TaskStatus::Activating if ctx.runtime.is_external() => {
+            // Containers may exist already: the runtime stops them and answers `Stopped`.
+            task.status = TaskStatus::Stopping;
+            task.next_step_at_ms = None;
+            task.launch = None;
+            submit_stop(task, ctx);
+        }
         TaskStatus::Provisioning | TaskStatus::Pending | TaskStatus::Activating => {
+            task.launch = None;
             for c in &mut task.containers {
                 c.last_status = "STOPPED";
             }
@@ -286,6 +421,10 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             task.status = TaskStatus::Pending;
             task.pull_started_at_ms = Some(now);
             task.version += 1;
+            if ctx.runtime.is_external() {
+                submit_start(task, ctx);
+                return;
+            }
             let delay = task
                 .containers
                 .iter()
@@ -331,22 +470,25 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             task.started_at_ms = Some(now);
             task.reached_running = true;
             task.version += 1;
-            for c in &mut task.containers {
+            for c in task.containers.iter_mut().filter(|c| c.last_status != "STOPPED") {
                 c.last_status = "RUNNING";
             }
+            let simulated = !ctx.runtime.is_external();
             task.exit_at_ms = task
                 .containers
                 .iter()
                 .filter_map(|c| c.behaviour.exit_after_ms)
                 .min()
-                .map(|d| now + d);
+                .map(|d| now + d)
+                .filter(|_| simulated);
             task.health_check_at_ms = task
                 .containers
                 .iter()
                 .filter(|c| c.has_health_check)
                 .map(|c| c.health_interval_ms.max(c.health_start_period_ms).max(1_000))
                 .min()
-                .map(|d| now + d);
+                .map(|d| now + d)
+                .filter(|_| simulated);
             reschedule_running(task, ctx);
             let owner = task.service_name.clone().zip(task.deployment_id.clone());
             let cluster = task.cluster_name.clone();
@@ -361,6 +503,10 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
         TaskStatus::Deactivating => {
             task.status = TaskStatus::Stopping;
             task.version += 1;
+            if ctx.runtime.is_external() {
+                submit_stop(task, ctx);
+                return;
+            }
             let ignores = task
                 .containers
                 .iter()
@@ -401,6 +547,14 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             let failed_start = !task.reached_running;
             let owner = task.service_name.clone().zip(task.deployment_id.clone());
             let cluster = task.cluster_name.clone();
+            if ctx.runtime.is_external() {
+                ctx.runtime.submit(RuntimeCommand::Remove {
+                    key: TaskKey {
+                        world: ctx.world_index,
+                        task_id: task_id.to_string(),
+                    },
+                });
+            }
             if let Some((subnet, ip)) = release {
                 world.network.release_ip(&subnet, &ip);
             }
@@ -422,6 +576,114 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             {
                 ids.remove(task_id);
             }
+        }
+    }
+}
+
+/// Applies what an external runtime reported about `task_id`. Events that no longer fit the task's
+/// state (a start finishing after a stop was asked, a task already gone) are ignored.
+pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, event: RuntimeEventKind) {
+    let now = ctx.now_ms;
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return;
+    };
+    match event {
+        RuntimeEventKind::Started { containers } => {
+            if task.status != TaskStatus::Pending || task.desired_status != "RUNNING" {
+                return;
+            }
+            for started in containers {
+                if let Some(c) = task.containers.iter_mut().find(|c| c.name == started.name) {
+                    c.runtime = Some(Box::new(ExternalContainer {
+                        runtime_id: started.runtime_id,
+                        bindings: started.bindings,
+                    }));
+                }
+            }
+            task.status = TaskStatus::Activating;
+            task.pull_stopped_at_ms = Some(now);
+            task.connectivity_at_ms = Some(now);
+            task.version += 1;
+            let at = now + ctx.sim.activating_ms;
+            schedule(task, ctx, at);
+        }
+        RuntimeEventKind::StartFailed { container, reason } => {
+            if task.desired_status != "RUNNING" {
+                return;
+            }
+            match container {
+                Some(i) => fail_start(world, ctx, task_id, i, reason),
+                None => request_stop(world, ctx, task_id, api::TaskStopCode::TaskFailedToStart, reason),
+            }
+        }
+        RuntimeEventKind::ContainerExited {
+            container,
+            exit_code,
+            reason,
+        } => {
+            let Some(c) = task.containers.get_mut(container) else {
+                return;
+            };
+            if c.last_status == "STOPPED" {
+                return;
+            }
+            c.last_status = "STOPPED";
+            c.exit_code = exit_code;
+            c.reason = reason;
+            let essential = c.essential;
+            task.version += 1;
+            if essential && task.desired_status == "RUNNING" {
+                request_stop(
+                    world,
+                    ctx,
+                    task_id,
+                    api::TaskStopCode::EssentialContainerExited,
+                    "Essential container in task exited".into(),
+                );
+            }
+        }
+        RuntimeEventKind::ContainerHealth { container, healthy } => {
+            let Some(c) = task.containers.get_mut(container) else {
+                return;
+            };
+            let status = if healthy {
+                api::HealthStatus::Healthy
+            } else {
+                api::HealthStatus::Unhealthy
+            };
+            if c.health_status == Some(status) || c.last_status == "STOPPED" {
+                return;
+            }
+            c.health_status = Some(status);
+            task.version += 1;
+            let owner = task.service_name.clone().zip(task.deployment_id.clone());
+            let cluster = task.cluster_name.clone();
+            let now_healthy = task_health(task) == api::HealthStatus::Healthy;
+            if let Some((service, deployment)) = owner
+                && now_healthy
+            {
+                super::service_loop::task_became_healthy(world, &cluster, &service, &deployment);
+            }
+            wake_owner(world, ctx, task_id);
+        }
+        RuntimeEventKind::Stopped { exit_codes } => {
+            if task.status != TaskStatus::Stopping || task.next_step_at_ms.is_some() {
+                return;
+            }
+            for (c, code) in task.containers.iter_mut().zip(exit_codes) {
+                if c.last_status != "STOPPED" {
+                    c.last_status = "STOPPED";
+                    c.exit_code = code;
+                }
+            }
+            for c in &mut task.containers {
+                c.last_status = "STOPPED";
+            }
+            task.execution_stopped_at_ms = Some(now);
+            task.status = TaskStatus::Deprovisioning;
+            task.version += 1;
+            let at = now + ctx.sim.deprovisioning_ms;
+            schedule(task, ctx, at);
         }
     }
 }

@@ -59,10 +59,22 @@ fn network_bindings(
         .iter()
         .filter_map(|pm| {
             let container_port = pm.container_port?;
+            // A dynamic host port (bridge mode, hostPort 0) is the port the runtime published.
+            let published = c.runtime.as_ref().and_then(|r| {
+                r.bindings
+                    .iter()
+                    .find(|b| i32::from(b.container_port) == container_port)
+                    .map(|b| i32::from(b.host_port))
+            });
+            let host_port = match pm.host_port.filter(|p| *p != 0) {
+                Some(p) => p,
+                None if task.network_mode == api::NetworkMode::Bridge => published.unwrap_or(container_port),
+                None => container_port,
+            };
             Some(api::NetworkBinding {
                 bind_ip: Some("0.0.0.0".into()),
                 container_port: Some(container_port),
-                host_port: Some(pm.host_port.filter(|p| *p != 0).unwrap_or(container_port)),
+                host_port: Some(host_port),
                 protocol: Some(pm.protocol.unwrap_or(api::TransportProtocol::Tcp)),
                 ..Default::default()
             })
@@ -84,7 +96,11 @@ pub fn render_task(
             task_arn: Some(task.arn.clone()),
             name: Some(c.name.clone()),
             image: Some(c.image.clone()),
-            runtime_id: (task.reached_running).then(|| c.runtime_id.clone()),
+            runtime_id: (task.reached_running).then(|| {
+                c.runtime
+                    .as_ref()
+                    .map_or_else(|| c.runtime_id.clone(), |r| r.runtime_id.clone())
+            }),
             last_status: Some(c.last_status.into()),
             exit_code: c.exit_code,
             reason: c.reason.clone(),

@@ -56,6 +56,12 @@ impl EcsState {
     }
 
     /// The task with `task_id`, wherever it runs.
+    pub fn task(&self, task_id: &str) -> Option<&TaskRecord> {
+        let cluster = self.task_cluster.get(task_id)?;
+        self.clusters.get(cluster)?.tasks.get(task_id)
+    }
+
+    /// The task with `task_id`, wherever it runs, for changing.
     pub fn task_mut(&mut self, task_id: &str) -> Option<&mut TaskRecord> {
         let cluster = self.task_cluster.get(task_id)?;
         self.clusters.get_mut(cluster)?.tasks.get_mut(task_id)
@@ -190,6 +196,16 @@ pub struct ContainerRecord {
     pub health_retries: u32,
     /// Port mappings as registered, for network bindings.
     pub port_mappings: Vec<api::PortMapping>,
+    /// External runtime: the runtime's container id (reported as `runtimeId`) and where the
+    /// host reaches each published port.
+    pub runtime: Option<Box<ExternalContainer>>,
+}
+
+/// What an external runtime reported about a started container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalContainer {
+    pub runtime_id: String,
+    pub bindings: Vec<crate::task_runtime::PortBinding>,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +264,11 @@ pub struct TaskRecord {
     pub health_check_at_ms: Option<Millis>,
     /// Picked by AZ rebalancing to move: replaced elsewhere first, then stopped.
     pub moving: bool,
+    /// External runtime: what to start, kept until the start command goes out.
+    pub launch: Option<Box<crate::task_runtime::TaskLaunch>>,
+    /// The task role's credentials id on the credentials endpoint (tasks with a task role).
+    pub credentials_id: Option<String>,
+    pub task_role_arn: Option<String>,
 }
 
 impl TaskRecord {

@@ -1,0 +1,481 @@
+//! The Docker runtime end to end: real containers behind the ECS API — per-AZ networks, loopback
+//! ports, `docker kill` replaced by the service, dependency ordering, task role credentials from
+//! inside a container, and ownership (foreign containers are never touched).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerCondition, ContainerDefinition, ContainerDependency, KeyValuePair, LaunchType,
+    NetworkMode, PortMapping, Task,
+};
+use serde_json::Value;
+
+use crate::common::{Env, awsvpc, default_subnet};
+use crate::docker_support::{
+    TEST_IMAGE, docker, docker_tests_enabled, instance_containers, pause_ms, start_docker,
+};
+
+fn app(name: &str, env: &[(&str, &str)]) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+    let mut c = ContainerDefinition::builder()
+        .name(name)
+        .image(TEST_IMAGE)
+        .essential(true)
+        .port_mappings(PortMapping::builder().container_port(8080).build());
+    for (k, v) in env {
+        c = c.environment(KeyValuePair::builder().name(*k).value(*v).build());
+    }
+    c
+}
+
+async fn register(env: &Env, family: &str, containers: Vec<ContainerDefinition>, task_role: Option<&str>) {
+    let mut request = env
+        .ecs
+        .register_task_definition()
+        .family(family)
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .set_container_definitions(Some(containers));
+    if let Some(role) = task_role {
+        request = request.task_role_arn(role);
+    }
+    request.send().await.expect("RegisterTaskDefinition");
+}
+
+async fn run(env: &Env, cluster: &str, family: &str) -> String {
+    let out = env
+        .ecs
+        .run_task()
+        .cluster(cluster)
+        .task_definition(family)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&[default_subnet('a')]))
+        .send()
+        .await
+        .expect("RunTask");
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    out.tasks()[0].task_arn().expect("ARN").to_string()
+}
+
+async fn describe(env: &Env, cluster: &str, arns: &[String]) -> Vec<Task> {
+    env.ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(arns.to_vec()))
+        .send()
+        .await
+        .expect("DescribeTasks")
+        .tasks()
+        .to_vec()
+}
+
+/// Polls every 100 ms of real time, for at most `limit_s` seconds, until `done` holds.
+async fn until<T>(limit_s: u64, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..limit_s * 10 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        pause_ms(100).await;
+    }
+    panic!("timed out after {limit_s} s waiting for {what}");
+}
+
+async fn running_tasks(env: &Env, cluster: &str, service: Option<&str>) -> Vec<Task> {
+    let mut list = env.ecs.list_tasks().cluster(cluster);
+    if let Some(s) = service {
+        list = list.service_name(s);
+    }
+    let arns = list.send().await.expect("ListTasks").task_arns().to_vec();
+    if arns.is_empty() {
+        return Vec::new();
+    }
+    describe(env, cluster, &arns)
+        .await
+        .into_iter()
+        .filter(|t| t.last_status() == Some("RUNNING"))
+        .collect()
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("GET reaches the task");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+async fn emulator_tasks(env: &Env) -> Value {
+    let url = format!("{}/_ecsim/tasks", env.url());
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 200);
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// Loopback URL of port 8080 of each task, by task ARN, from `GET /_ecsim/tasks`.
+async fn task_urls(env: &Env) -> BTreeMap<String, String> {
+    let listing = emulator_tasks(env).await;
+    listing["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| {
+            let url = t["containers"]
+                .as_array()?
+                .iter()
+                .filter_map(|c| c["ports"].as_array())
+                .flatten()
+                .find(|p| p["containerPort"] == 8080)?["url"]
+                .as_str()?
+                .to_string();
+            Some((t["taskArn"].as_str()?.to_string(), url))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_service_of_six_tasks_runs_six_containers_across_three_zone_networks() {
+    if !docker_tests_enabled("six_tasks_three_zones") {
+        return;
+    }
+    let (env, instance) = start_docker("six_tasks").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("web")
+        .send()
+        .await
+        .expect("CreateCluster");
+    register(
+        &env,
+        "web",
+        vec![app("web", &[("ECSIM_VERSION", "v1")]).build()],
+        None,
+    )
+    .await;
+    let subnets: Vec<String> = ['a', 'b', 'c'].into_iter().map(default_subnet).collect();
+    env.ecs
+        .create_service()
+        .cluster("web")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(6)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&subnets))
+        .send()
+        .await
+        .expect("CreateService");
+    let tasks = until(60, "six RUNNING tasks", async || {
+        let t = running_tasks(&env, "web", Some("web")).await;
+        (t.len() == 6).then_some(t)
+    })
+    .await;
+
+    // Two tasks per zone, each with a private IP from its subnet's CIDR (not Docker's range).
+    let mut per_zone: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &tasks {
+        *per_zone
+            .entry(t.availability_zone().unwrap_or_default().to_string())
+            .or_default() += 1;
+        let ip = t.containers()[0].network_interfaces()[0]
+            .private_ipv4_address()
+            .unwrap_or_default();
+        assert!(ip.starts_with("172.31."), "subnet address, got {ip}");
+    }
+    assert_eq!(
+        per_zone.values().copied().collect::<Vec<_>>(),
+        vec![2, 2, 2],
+        "{per_zone:?}"
+    );
+
+    // Six real containers, each on the Docker network of its task's subnet.
+    let containers = instance_containers(&instance);
+    assert_eq!(containers.len(), 6, "{containers:?}");
+    for t in &tasks {
+        let id = t.containers()[0].runtime_id().expect("runtime id");
+        let networks = docker(&[
+            "inspect",
+            "-f",
+            "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+            id,
+        ]);
+        let subnet = t.attachments()[0]
+            .details()
+            .iter()
+            .find(|d| d.name() == Some("subnetId"))
+            .and_then(|d| d.value())
+            .expect("subnetId");
+        assert!(
+            networks
+                .split_whitespace()
+                .any(|n| n == format!("ecsim-{instance}-{subnet}")),
+            "container {id} is on {networks}, expected the network of {subnet}"
+        );
+        assert!(networks.contains("ecsim-metadata"), "{networks}");
+    }
+    // Each zone network has its own, non-overlapping range from ecsim's pool.
+    let mut ranges = Vec::new();
+    for letter in ['a', 'b', 'c'] {
+        let name = format!("ecsim-{instance}-{}", default_subnet(letter));
+        ranges.push(docker(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+            &name,
+        ]));
+    }
+    ranges.sort();
+    ranges.dedup();
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    assert!(ranges.iter().all(|r| r.starts_with("10.2")), "{ranges:?}");
+
+    // Every task answers on its published loopback port.
+    let urls = task_urls(&env).await;
+    assert_eq!(urls.len(), 6, "{urls:?}");
+    for t in &tasks {
+        let url = &urls[t.task_arn().unwrap_or_default()];
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        let (status, body) = get(url).await;
+        assert_eq!(status, 200);
+        assert!(body.contains("version=v1"), "{body}");
+    }
+    env.emulator.shutdown().await;
+    assert!(
+        instance_containers(&instance).is_empty(),
+        "shutdown removes ecsim's containers"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
+    if !docker_tests_enabled("killed_container_replaced") {
+        return;
+    }
+    let (env, _instance) = start_docker("killed").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    register(&env, "svc", vec![app("web", &[]).build()], None).await;
+    env.ecs
+        .create_service()
+        .cluster("c")
+        .service_name("svc")
+        .task_definition("svc")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc(&[default_subnet('a')]))
+        .send()
+        .await
+        .expect("CreateService");
+    let first = until(30, "a RUNNING task", async || {
+        running_tasks(&env, "c", Some("svc")).await.into_iter().next()
+    })
+    .await;
+    let first_arn = first.task_arn().expect("ARN").to_string();
+    let container_id = first.containers()[0]
+        .runtime_id()
+        .expect("runtime id")
+        .to_string();
+    docker(&["kill", &container_id]);
+
+    let stopped = until(10, "the killed task to stop", async || {
+        let t = describe(&env, "c", std::slice::from_ref(&first_arn))
+            .await
+            .remove(0);
+        (t.last_status() == Some("STOPPED")).then_some(t)
+    })
+    .await;
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("EssentialContainerExited")
+    );
+    assert_eq!(stopped.containers()[0].exit_code(), Some(137));
+    let replacement = until(30, "a replacement task", async || {
+        running_tasks(&env, "c", Some("svc"))
+            .await
+            .into_iter()
+            .find(|t| t.task_arn() != Some(first_arn.as_str()))
+    })
+    .await;
+    assert_ne!(
+        replacement.containers()[0].runtime_id(),
+        Some(container_id.as_str())
+    );
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn containers_start_in_dependency_order_sharing_one_network_namespace() {
+    if !docker_tests_enabled("dependency_order") {
+        return;
+    }
+    let (env, _instance) = start_docker("depends").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    let init = ContainerDefinition::builder()
+        .name("init")
+        .image(TEST_IMAGE)
+        .essential(false)
+        .environment(KeyValuePair::builder().name("PORT").value("9000").build())
+        .environment(
+            KeyValuePair::builder()
+                .name("ECSIM_EXIT_AFTER_SECONDS")
+                .value("1")
+                .build(),
+        )
+        .environment(KeyValuePair::builder().name("ECSIM_EXIT_CODE").value("0").build())
+        .build();
+    let web = app("web", &[])
+        .depends_on(
+            ContainerDependency::builder()
+                .container_name("init")
+                .condition(ContainerCondition::Success)
+                .build()
+                .expect("dependency"),
+        )
+        .build();
+    register(&env, "ordered", vec![init, web], None).await;
+    let arn = run(&env, "c", "ordered").await;
+    let task = until(30, "RUNNING", async || {
+        let t = describe(&env, "c", std::slice::from_ref(&arn)).await.remove(0);
+        (t.last_status() == Some("RUNNING")).then_some(t)
+    })
+    .await;
+    let by_name = |n: &str| {
+        task.containers()
+            .iter()
+            .find(|c| c.name() == Some(n))
+            .expect(n)
+            .clone()
+    };
+    let (init, web) = (by_name("init"), by_name("web"));
+    assert_eq!(init.last_status(), Some("STOPPED"));
+    assert_eq!(init.exit_code(), Some(0));
+    assert_eq!(web.last_status(), Some("RUNNING"));
+    let finished = docker(&[
+        "inspect",
+        "-f",
+        "{{.State.FinishedAt}}",
+        init.runtime_id().expect("id"),
+    ]);
+    let started = docker(&[
+        "inspect",
+        "-f",
+        "{{.State.StartedAt}}",
+        web.runtime_id().expect("id"),
+    ]);
+    assert!(
+        started > finished,
+        "web started {started}, after init finished {finished}"
+    );
+    // Both share the task's network namespace (held by its pause container), so the published
+    // port of `web` answers.
+    let mode = docker(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.NetworkMode}}",
+        web.runtime_id().expect("id"),
+    ]);
+    assert!(mode.starts_with("container:"), "{mode}");
+    let urls = task_urls(&env).await;
+    let (status, _) = get(&urls[&arn]).await;
+    assert_eq!(status, 200);
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
+    if !docker_tests_enabled("task_role_credentials") {
+        return;
+    }
+    let (env, _instance) = start_docker("creds").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    let role = "arn:aws:iam::123456789012:role/app-role";
+    register(&env, "caller", vec![app("web", &[]).build()], Some(role)).await;
+    let arn = run(&env, "c", "caller").await;
+    let task = until(30, "the task to run or stop", async || {
+        let t = describe(&env, "c", std::slice::from_ref(&arn)).await.remove(0);
+        matches!(t.last_status(), Some("RUNNING" | "STOPPED")).then_some(t)
+    })
+    .await;
+    assert_eq!(task.last_status(), Some("RUNNING"), "{task:#?}");
+    let base = task_urls(&env).await[&arn].clone();
+    let task_id = arn.rsplit('/').next().expect("id");
+
+    // The app has no static keys: it fetches credentials from AWS_CONTAINER_CREDENTIALS_FULL_URI
+    // (at 169.254.170.2), signs GetCallerIdentity with them and sends it to AWS_ENDPOINT_URL.
+    let (status, body) = get(&format!("{base}/whoami")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(&format!(
+            "arn:aws:sts::123456789012:assumed-role/app-role/{task_id}"
+        )),
+        "{body}"
+    );
+    assert!(body.contains("<Account>123456789012</Account>"), "{body}");
+
+    let (status, body) = get(&format!("{base}/metadata")).await;
+    assert_eq!(status, 200, "{body}");
+    let metadata: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(metadata["task"]["TaskARN"], arn.as_str());
+    assert_eq!(metadata["task"]["AvailabilityZone"], "us-east-1a");
+    assert_eq!(metadata["container"]["Name"], "web");
+    assert_eq!(metadata["container"]["KnownStatus"], "RUNNING");
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn containers_ecsim_did_not_create_survive_reset_and_shutdown() {
+    if !docker_tests_enabled("foreign_containers_survive") {
+        return;
+    }
+    let (env, instance) = start_docker("foreign").await;
+    crate::docker_support::test_image();
+    // A container of the same image, carrying ecsim-looking labels of another instance.
+    let foreign = docker(&[
+        "run",
+        "-d",
+        "--label",
+        "dev.ecsim.managed=true",
+        "--label",
+        "dev.ecsim.instance=someone-else",
+        TEST_IMAGE,
+    ]);
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    register(&env, "mine", vec![app("web", &[]).build()], None).await;
+    run(&env, "c", "mine").await;
+    until(30, "ecsim's own container", async || {
+        (instance_containers(&instance).len() == 1).then_some(())
+    })
+    .await;
+
+    let reset = reqwest::Client::new()
+        .post(format!("{}/_ecsim/reset", env.url()))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(reset.status().as_u16(), 200);
+    until(10, "reset to remove ecsim's container", async || {
+        instance_containers(&instance).is_empty().then_some(())
+    })
+    .await;
+    env.emulator.shutdown().await;
+    let state = docker(&["inspect", "-f", "{{.State.Running}}", &foreign]);
+    docker(&["rm", "-f", &foreign]);
+    assert_eq!(state, "true", "a container ecsim did not create keeps running");
+}
