@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Drives `ecsim serve` with the AWS CLI (from PyPI) the way a user would, asserting exit codes and
-# JSON fields. Usage: ECSIM_BIN=target/debug/ecsim scripts/cli-smoke.sh
+# JSON fields. Usage: ECSIM_BIN=target/debug/ecsim [ECSIM_SMOKE_RUNTIME=sim|docker] scripts/cli-smoke.sh
+# On `docker` the tasks are real containers of the test image, and each one is also reached over
+# its loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${ECSIM_BIN:-target/debug/ecsim}"
 PORT="${ECSIM_SMOKE_PORT:-45666}"
+RUNTIME="${ECSIM_SMOKE_RUNTIME:-sim}"
 LOG="$(mktemp)"
 
-"$BIN" serve --listen "127.0.0.1:$PORT" --log-level warn >"$LOG" 2>&1 &
+IMAGE="public.ecr.aws/nginx/nginx:latest"
+EXTRA=()
+if [ "$RUNTIME" = docker ]; then
+  IMAGE="$(scripts/build-testapp-image.sh)"
+  EXTRA=(--docker-instance "cli-smoke-$$" --no-pull)
+fi
+"$BIN" serve --listen "127.0.0.1:$PORT" --log-level warn --runtime "$RUNTIME" "${EXTRA[@]}" >"$LOG" 2>&1 &
 PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; rm -f "$LOG"; }
 trap cleanup EXIT
@@ -26,7 +35,7 @@ out="$(mktemp)"; err="$(mktemp)"
 aws ecs create-cluster --cluster-name demo >"$out"
 [ "$(json "$out" "d['cluster']['status']")" = ACTIVE ] || fail "create-cluster"
 
-cat >"$out.td.json" <<'TD'
+cat >"$out.td.json" <<TD
 {
   "family": "web",
   "networkMode": "awsvpc",
@@ -34,7 +43,7 @@ cat >"$out.td.json" <<'TD'
   "cpu": "256",
   "memory": "512",
   "containerDefinitions": [
-    {"name": "web", "image": "public.ecr.aws/nginx/nginx:latest", "essential": true,
+    {"name": "web", "image": "$IMAGE", "essential": true,
      "portMappings": [{"containerPort": 8080}],
      "environment": [{"name": "ECSIM_VERSION", "value": "v1"}]}
   ]
@@ -61,6 +70,22 @@ aws ecs describe-tasks --cluster demo --tasks $tasks >"$out"
 [ "$(json "$out" "sorted(t['availabilityZone'] for t in d['tasks'])")" = "['us-east-1a', 'us-east-1b', 'us-east-1c']" ] || fail "AZ spread"
 [ "$(json "$out" "all(any(x['name']=='privateIPv4Address' and x['value'].startswith('172.31.') for x in t['attachments'][0]['details']) for t in d['tasks'])")" = True ] || fail "private IPs"
 
+passed=12
+if [ "$RUNTIME" = docker ]; then
+  python3 - "$PORT" <<'PY' || fail "tasks reachable over loopback"
+import json, sys, urllib.request
+port = sys.argv[1]
+listing = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_ecsim/tasks"))
+assert listing["runtime"] == "docker", listing["runtime"]
+urls = [p["url"] for t in listing["tasks"] if t["lastStatus"] == "RUNNING" for c in t["containers"] for p in c["ports"]]
+assert len(urls) == 3, urls
+for url in urls:
+    body = urllib.request.urlopen(url).read().decode()
+    assert "version=v1" in body, body
+PY
+  passed=13
+fi
+
 aws sts get-caller-identity >"$out"
 [ "$(json "$out" "d['Account']")" = 000000000000 ] || fail "get-caller-identity"
 
@@ -77,4 +102,4 @@ kill -INT "$PID"
 wait "$PID" || fail "ecsim did not shut down cleanly on SIGINT"
 trap - EXIT
 rm -f "$LOG" "$out" "$err" "$out.td.json"
-echo "CLI smoke test: 12 passed, 0 failed"
+echo "CLI smoke test ($RUNTIME runtime): $passed passed, 0 failed"

@@ -53,6 +53,8 @@ pub struct DockerOptions {
     pub keep_on_shutdown: bool,
     /// What to do with containers a previous run of this instance left.
     pub leftovers: ecsim_docker::Leftovers,
+    /// Unix socket of the Docker daemon; `None` uses `DOCKER_HOST` or the default socket.
+    pub socket: Option<String>,
 }
 
 impl Default for DockerOptions {
@@ -64,6 +66,7 @@ impl Default for DockerOptions {
             pull_images: true,
             keep_on_shutdown: false,
             leftovers: ecsim_docker::Leftovers::Remove,
+            socket: None,
         }
     }
 }
@@ -171,7 +174,7 @@ impl EmulatorBuilder {
             Runtime::Simulated => None,
         };
         let docker = match &docker_options {
-            Some(_) => Some(ecsim_docker::connect().await?),
+            Some(options) => Some(ecsim_docker::connect(options.socket.as_deref()).await?),
             None => None,
         };
         let sim = if docker.is_some() {
@@ -239,25 +242,28 @@ impl EmulatorBuilder {
                 shared.clone(),
                 events_rx,
             )));
-            // Tasks reach ecsim (API, metadata, credentials) at 169.254.170.2 on the same port.
+            // Tasks reach ecsim (API, metadata, credentials) at 169.254.170.2 on the same port. A
+            // wildcard listen address already covers it (and a second bind would fail).
             let metadata_addr = SocketAddr::from((ecsim_docker::METADATA_ADDRESS, addr.port()));
-            let metadata_listener =
-                TcpListener::bind(metadata_addr)
-                    .await
-                    .map_err(|source| StartError::Bind {
-                        addr: metadata_addr,
-                        source,
-                    })?;
+            if !addr.ip().is_unspecified() {
+                let metadata_listener =
+                    TcpListener::bind(metadata_addr)
+                        .await
+                        .map_err(|source| StartError::Bind {
+                            addr: metadata_addr,
+                            source,
+                        })?;
+                tasks.push(tokio::spawn(serve(
+                    metadata_listener,
+                    shared.clone(),
+                    shutdown_rx.clone(),
+                )));
+            }
             tracing::info!(
                 instance = %options.instance,
                 task_endpoint = %format!("http://{metadata_addr}"),
                 "tasks run as Docker containers"
             );
-            tasks.push(tokio::spawn(serve(
-                metadata_listener,
-                shared.clone(),
-                shutdown_rx.clone(),
-            )));
         }
         if self.clock == ClockMode::System {
             tasks.push(tokio::spawn(crate::driver::run(
@@ -349,10 +355,11 @@ impl Emulator {
     /// Docker runtime, removes this emulator's containers and networks (unless told to keep them).
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        if let Some(docker) = self.shared.docker.get()
-            && !self.keep_containers
-        {
-            docker.remove_everything().await;
+        if let Some(docker) = self.shared.docker.get() {
+            if !self.keep_containers {
+                docker.remove_everything().await;
+            }
+            docker.stop();
         }
         if let Some(pump) = self.runtime_events {
             pump.abort();

@@ -141,6 +141,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         } else {
             Leftovers::Remove
         },
+        socket: None,
     };
     runtime.block_on(async move {
         let emulator = match args.runtime.as_str() {

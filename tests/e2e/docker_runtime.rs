@@ -208,7 +208,11 @@ async fn a_service_of_six_tasks_runs_six_containers_across_three_zone_networks()
                 .any(|n| n == format!("ecsim-{instance}-{subnet}")),
             "container {id} is on {networks}, expected the network of {subnet}"
         );
-        assert!(networks.contains("ecsim-metadata"), "{networks}");
+        assert_eq!(
+            networks.split_whitespace().count(),
+            1,
+            "one network per task: {networks}"
+        );
     }
     // Each zone network has its own, non-overlapping range from ecsim's pool.
     let mut ranges = Vec::new();
@@ -244,19 +248,15 @@ async fn a_service_of_six_tasks_runs_six_containers_across_three_zone_networks()
     );
 }
 
-#[tokio::test]
-async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
-    if !docker_tests_enabled("killed_container_replaced") {
-        return;
-    }
-    let (env, _instance) = start_docker("killed").await;
+/// Cluster `c` with service `svc` of one task; returns the task once it runs.
+async fn service_of_one(env: &Env) -> Task {
     env.ecs
         .create_cluster()
         .cluster_name("c")
         .send()
         .await
         .expect("CreateCluster");
-    register(&env, "svc", vec![app("web", &[]).build()], None).await;
+    register(env, "svc", vec![app("web", &[]).build()], None).await;
     env.ecs
         .create_service()
         .cluster("c")
@@ -268,10 +268,19 @@ async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
         .send()
         .await
         .expect("CreateService");
-    let first = until(30, "a RUNNING task", async || {
-        running_tasks(&env, "c", Some("svc")).await.into_iter().next()
+    until(30, "a RUNNING task", async || {
+        running_tasks(env, "c", Some("svc")).await.into_iter().next()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
+    if !docker_tests_enabled("killed_container_replaced") {
+        return;
+    }
+    let (env, _instance) = start_docker("killed").await;
+    let first = service_of_one(&env).await;
     let first_arn = first.task_arn().expect("ARN").to_string();
     let container_id = first.containers()[0]
         .runtime_id()
@@ -401,7 +410,15 @@ async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
         .await
         .expect("CreateCluster");
     let role = "arn:aws:iam::123456789012:role/app-role";
-    register(&env, "caller", vec![app("web", &[]).build()], Some(role)).await;
+    // An ECR image name runs the local `<repo>:<tag>` image of the same name.
+    let ecr_image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{TEST_IMAGE}");
+    register(
+        &env,
+        "caller",
+        vec![app("web", &[]).image(ecr_image).build()],
+        Some(role),
+    )
+    .await;
     let arn = run(&env, "c", "caller").await;
     let task = until(30, "the task to run or stop", async || {
         let t = describe(&env, "c", std::slice::from_ref(&arn)).await.remove(0);
@@ -423,6 +440,25 @@ async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
         "{body}"
     );
     assert!(body.contains("<Account>123456789012</Account>"), "{body}");
+
+    // The environment ECS-aware code reads, and the stats endpoint behind it.
+    let (_, environment) = get(&format!("{base}/env")).await;
+    let var = |name: &str| {
+        environment
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} is not set in the container: {environment}"))
+            .to_string()
+    };
+    let port = env.emulator.local_addr().port();
+    assert_eq!(var("AWS_ENDPOINT_URL"), format!("http://169.254.170.2:{port}"));
+    assert_eq!(var("AWS_REGION"), "us-east-1");
+    let metadata_uri = var("ECS_CONTAINER_METADATA_URI_V4");
+    let from_host = metadata_uri.replace("169.254.170.2", "127.0.0.1");
+    let (status, stats) = get(&format!("{from_host}/stats")).await;
+    assert_eq!(status, 200, "{stats}");
+    let stats: Value = serde_json::from_str(&stats).expect("stats JSON");
+    assert!(stats["memory_stats"].is_object(), "{stats}");
 
     let (status, body) = get(&format!("{base}/metadata")).await;
     assert_eq!(status, 200, "{body}");
@@ -478,4 +514,185 @@ async fn containers_ecsim_did_not_create_survive_reset_and_shutdown() {
     let state = docker(&["inspect", "-f", "{{.State.Running}}", &foreign]);
     docker(&["rm", "-f", &foreign]);
     assert_eq!(state, "true", "a container ecsim did not create keeps running");
+}
+
+#[tokio::test]
+async fn bridge_and_host_tasks_report_ecs_bindings_and_never_collide_on_the_host() {
+    if !docker_tests_enabled("bridge_and_host_bindings") {
+        return;
+    }
+    let (env, _instance) = start_docker("bindings").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("ec2")
+        .send()
+        .await
+        .expect("CreateCluster");
+    for zone in ["us-east-1a", "us-east-1b"] {
+        crate::common::register_instance(&env.ecs, "ec2", &[("ecs.availability-zone", zone)]).await;
+    }
+    for (family, mode, host_port) in [
+        ("dyn", NetworkMode::Bridge, 0),
+        ("hostnet", NetworkMode::Host, 8080),
+    ] {
+        let container = ContainerDefinition::builder()
+            .name("web")
+            .image(TEST_IMAGE)
+            .memory(64)
+            .essential(true)
+            .port_mappings(
+                PortMapping::builder()
+                    .container_port(8080)
+                    .host_port(host_port)
+                    .build(),
+            )
+            .build();
+        env.ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(mode)
+            .container_definitions(container)
+            .send()
+            .await
+            .expect("RegisterTaskDefinition");
+    }
+    let mut arns = Vec::new();
+    for (family, count) in [("dyn", 2), ("hostnet", 2)] {
+        let out = env
+            .ecs
+            .run_task()
+            .cluster("ec2")
+            .task_definition(family)
+            .count(count)
+            .launch_type(LaunchType::Ec2)
+            .send()
+            .await
+            .expect("RunTask");
+        assert!(out.failures().is_empty(), "{:?}", out.failures());
+        arns.extend(
+            out.tasks()
+                .iter()
+                .filter_map(|t| t.task_arn())
+                .map(str::to_string),
+        );
+    }
+    let tasks = until(30, "four RUNNING tasks", async || {
+        let t = describe(&env, "ec2", &arns).await;
+        t.iter().all(|t| t.last_status() == Some("RUNNING")).then_some(t)
+    })
+    .await;
+    let urls = task_urls(&env).await;
+    for t in &tasks {
+        let binding = &t.containers()[0].network_bindings()[0];
+        assert_eq!(binding.container_port(), Some(8080));
+        let url = &urls[t.task_arn().unwrap_or_default()];
+        let real_port: i32 = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+        if t.task_definition_arn().unwrap_or_default().contains("/dyn:") {
+            // A dynamic host port is the port ecsim published on loopback.
+            assert_eq!(binding.host_port(), Some(real_port));
+        } else {
+            // Host mode reports the container port on its instance; on this machine each task
+            // has its own loopback port, so two instances' port 8080 never collide.
+            assert_eq!(binding.host_port(), Some(8080));
+        }
+        let (status, _) = get(url).await;
+        assert_eq!(status, 200);
+    }
+    let host_ports: std::collections::BTreeSet<&String> = urls.values().collect();
+    assert_eq!(host_ports.len(), 4, "{urls:?}");
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_api_keeps_answering_while_the_daemon_is_away_and_state_catches_up_after() {
+    if !docker_tests_enabled("daemon_goes_away") {
+        return;
+    }
+    let mut proxy = crate::docker_support::SocketProxy::start("outage");
+    let (env, _instance) = crate::docker_support::start_docker_on("outage", Some(proxy.path.clone())).await;
+    let first = service_of_one(&env).await;
+    let first_arn = first.task_arn().expect("ARN").to_string();
+
+    proxy.cut();
+    // The container dies while ecsim cannot see the daemon.
+    docker(&["kill", first.containers()[0].runtime_id().expect("runtime id")]);
+    pause_ms(500).await;
+    // The API answers, with the task as ecsim last knew it.
+    let known = describe(&env, "c", std::slice::from_ref(&first_arn))
+        .await
+        .remove(0);
+    assert_eq!(known.last_status(), Some("RUNNING"));
+    env.ecs
+        .list_services()
+        .cluster("c")
+        .send()
+        .await
+        .expect("ListServices while the daemon is away");
+
+    proxy.restore();
+    let stopped = until(
+        15,
+        "the killed task to stop after the daemon returns",
+        async || {
+            let t = describe(&env, "c", std::slice::from_ref(&first_arn))
+                .await
+                .remove(0);
+            (t.last_status() == Some("STOPPED")).then_some(t)
+        },
+    )
+    .await;
+    assert_eq!(
+        stopped.stop_code().map(|c| c.as_str()),
+        Some("EssentialContainerExited")
+    );
+    until(30, "a replacement task", async || {
+        running_tasks(&env, "c", Some("svc"))
+            .await
+            .into_iter()
+            .find(|t| t.task_arn() != Some(first_arn.as_str()))
+    })
+    .await;
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_removes_what_the_previous_run_of_the_same_instance_left() {
+    if !docker_tests_enabled("leftovers_removed") {
+        return;
+    }
+    crate::docker_support::test_image();
+    let instance = crate::docker_support::Instance(crate::docker_support::instance_name("leftovers"));
+    let options = |keep_on_shutdown: bool| ecsim::DockerOptions {
+        instance: instance.0.clone(),
+        pull_images: false,
+        keep_on_shutdown,
+        ..ecsim::DockerOptions::default()
+    };
+    let builder = |keep| ecsim::Emulator::builder().runtime(ecsim::Runtime::Docker(options(keep)));
+    let env = crate::common::start_with(builder(true), "test").await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    register(&env, "left", vec![app("web", &[]).build()], None).await;
+    run(&env, "c", "left").await;
+    until(30, "the container", async || {
+        (instance_containers(&instance).len() == 1).then_some(())
+    })
+    .await;
+    env.emulator.shutdown().await;
+    assert_eq!(
+        instance_containers(&instance).len(),
+        1,
+        "--keep-containers leaves it running"
+    );
+
+    let again = crate::common::start_with(builder(false), "test").await;
+    assert!(
+        instance_containers(&instance).is_empty(),
+        "the new run removed the old run's container"
+    );
+    again.emulator.shutdown().await;
 }

@@ -96,14 +96,68 @@ pub async fn pause_ms(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// An emulator instance name whose containers and networks are removed when it is dropped, so a
+/// failing test leaves nothing running.
+pub struct Instance(pub String);
+
+impl std::ops::Deref for Instance {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let filter = format!("label=dev.ecsim.instance={}", self.0);
+        for kind in [["ps", "-aq"], ["network", "ls"]] {
+            let mut args: Vec<&str> = kind.to_vec();
+            if kind[0] == "network" {
+                args.push("-q");
+            }
+            args.extend(["--filter", &filter]);
+            let Ok(out) = Command::new("docker").args(&args).output() else {
+                return;
+            };
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let remove: Vec<&str> = if kind[0] == "network" {
+                vec!["network", "rm"]
+            } else {
+                vec!["rm", "-f"]
+            };
+            let _ = Command::new("docker")
+                .args(remove.iter().copied().chain(ids.iter().map(String::as_str)))
+                .output();
+        }
+    }
+}
+
 /// An emulator on the Docker runtime (system clock, no pulls) with SDK clients, and the instance
 /// name that labels its containers.
-pub async fn start_docker(test: &str) -> (Env, String) {
+pub async fn start_docker(test: &str) -> (Env, Instance) {
+    start_docker_on(test, None).await
+}
+
+/// As `start_docker`, talking to the daemon through `socket`.
+pub async fn start_docker_on(test: &str, socket: Option<String>) -> (Env, Instance) {
     test_image();
-    let instance = instance_name(test);
+    let instance = Instance(instance_name(test));
     let options = DockerOptions {
-        instance: instance.clone(),
+        instance: instance.0.clone(),
         pull_images: false,
+        socket,
         ..DockerOptions::default()
     };
     let env = start_with(
@@ -112,4 +166,71 @@ pub async fn start_docker(test: &str) -> (Env, String) {
     )
     .await;
     (env, instance)
+}
+
+/// The daemon's Unix socket path (`DOCKER_HOST=unix://…` or the default).
+pub fn daemon_socket() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_string())
+}
+
+/// A Unix-socket proxy in front of the Docker daemon that a test can cut (every connection
+/// dropped, nothing accepted) and restore, to play a daemon that goes away and comes back.
+pub struct SocketProxy {
+    pub path: String,
+    accept: Option<tokio::task::JoinHandle<()>>,
+    connections: std::sync::Arc<parking_lot::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl SocketProxy {
+    pub fn start(name: &str) -> Self {
+        let path = format!(
+            "{}/ecsim-proxy-{}-{name}.sock",
+            std::env::temp_dir().display(),
+            std::process::id()
+        );
+        let mut proxy = Self {
+            path,
+            accept: None,
+            connections: Default::default(),
+        };
+        proxy.restore();
+        proxy
+    }
+
+    /// Accepts connections again, forwarding each to the daemon.
+    pub fn restore(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = tokio::net::UnixListener::bind(&self.path).expect("bind the proxy socket");
+        let connections = self.connections.clone();
+        self.accept = Some(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    if let Ok(mut daemon) = tokio::net::UnixStream::connect(daemon_socket()).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut daemon).await;
+                    }
+                });
+                connections.lock().push(task.abort_handle());
+            }
+        }));
+    }
+
+    /// Drops every open connection and stops accepting: the daemon is "gone".
+    pub fn cut(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        for c in self.connections.lock().drain(..) {
+            c.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for SocketProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
 }

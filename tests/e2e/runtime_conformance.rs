@@ -22,17 +22,20 @@ enum Backend {
 struct Harness {
     env: Env,
     backend: Backend,
+    /// Docker: removes the emulator's containers when dropped, even after a failed assertion.
+    _instance: Option<crate::docker_support::Instance>,
 }
 
 impl Harness {
     async fn new(backend: Backend, test: &str) -> Option<Self> {
-        let env = match backend {
-            Backend::Sim => start(ClockMode::Virtual).await,
+        let (env, instance) = match backend {
+            Backend::Sim => (start(ClockMode::Virtual).await, None),
             Backend::Docker => {
                 if !docker_tests_enabled(test) {
                     return None;
                 }
-                start_docker(test).await.0
+                let (env, instance) = start_docker(test).await;
+                (env, Some(instance))
             }
         };
         env.ecs
@@ -41,7 +44,11 @@ impl Harness {
             .send()
             .await
             .expect("CreateCluster");
-        Some(Self { env, backend })
+        Some(Self {
+            env,
+            backend,
+            _instance: instance,
+        })
     }
 
     /// Lets `ms` of time pass: virtual time on the simulator, real time on Docker.
@@ -203,6 +210,25 @@ async fn absent_image_fails_to_start(backend: Backend) {
     h.finish().await;
 }
 
+async fn secrets_fail_the_task_instead_of_starting_without_them(backend: Backend) {
+    let Some(h) = Harness::new(backend, "secrets_fail_the_task").await else {
+        return;
+    };
+    let secret = aws_sdk_ecs::types::Secret::builder()
+        .name("DB_PASSWORD")
+        .value_from("arn:aws:ssm:us-east-1:000000000000:parameter/db-password")
+        .build()
+        .expect("secret");
+    let arn = h.run("secretive", app(&[]).secrets(secret).build(), None).await;
+    let stopped = h.wait(&arn, 30, |t| status(t) == "STOPPED").await;
+    assert_eq!(stopped.stop_code(), Some(&TaskStopCode::TaskFailedToStart));
+    let reason = stopped.stopped_reason().unwrap_or_default();
+    assert!(reason.starts_with("ResourceInitializationError: "), "{reason}");
+    assert!(reason.contains("DB_PASSWORD"), "{reason}");
+    assert!(stopped.started_at().is_none(), "never started without its secret");
+    h.finish().await;
+}
+
 async fn ignored_sigterm_is_killed_after_stop_timeout(backend: Backend) {
     let Some(h) = Harness::new(backend, "ignored_sigterm_is_killed").await else {
         return;
@@ -307,6 +333,7 @@ on_both_runtimes!(
     runs_and_stops_cleanly,
     essential_exit_stops_the_task,
     absent_image_fails_to_start,
+    secrets_fail_the_task_instead_of_starting_without_them,
     ignored_sigterm_is_killed_after_stop_timeout,
     health_checks_drive_health_status,
 );

@@ -200,6 +200,33 @@ pub fn pull_fails(image: &str) -> bool {
     image.starts_with(UNPULLABLE_REGISTRY)
 }
 
+/// Why a container cannot be started faithfully, as ECS words it (`ResourceInitializationError`).
+pub fn unsupported(c: &ecsim_api::ecs::ContainerDefinition) -> Option<String> {
+    let name = c.name.as_deref().unwrap_or_default();
+    if let Some(secret) = c.secrets.as_deref().and_then(|s| s.first()) {
+        return Some(format!(
+            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource \
+             retrieval failed: unable to retrieve secret from asm or ssm: container {name}: secret {} \
+             ({}) cannot be fetched: ecsim does not serve Secrets Manager or SSM Parameter Store yet",
+            secret.name, secret.value_from
+        ));
+    }
+    if let Some(file) = c.environment_files.as_deref().and_then(|f| f.first()) {
+        return Some(format!(
+            "ResourceInitializationError: failed to download env files: file download command: \
+             non empty error stream: container {name}: {} cannot be fetched: ecsim does not serve S3",
+            file.value
+        ));
+    }
+    if c.repository_credentials.is_some() {
+        return Some(format!(
+            "ResourceInitializationError: unable to pull secrets or registry auth: container {name}: \
+             repository credentials live in Secrets Manager, which ecsim does not serve yet"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +272,17 @@ mod tests {
         assert!(Behaviour::from_env([(env::EXIT_AFTER_SECONDS, "-1")]).is_err());
         assert!(Behaviour::from_env([(env::HEALTH, "meh")]).is_err());
         assert!(pull_fails("unpullable.invalid/web:1"));
+        let with_secret = ecsim_api::ecs::ContainerDefinition {
+            name: Some("app".into()),
+            secrets: Some(vec![ecsim_api::ecs::Secret {
+                name: "DB".into(),
+                value_from: "arn:aws:ssm:us-east-1:000000000000:parameter/db".into(),
+            }]),
+            ..Default::default()
+        };
+        let reason = unsupported(&with_secret).unwrap();
+        assert!(reason.starts_with("ResourceInitializationError: "), "{reason}");
+        assert!(unsupported(&ecsim_api::ecs::ContainerDefinition::default()).is_none());
         assert!(!pull_fails("nginx:latest"));
     }
 }

@@ -13,10 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::models::{
-    ContainerInspectResponse, EndpointSettings, EventMessage, Ipam, IpamConfig, NetworkConnectRequest,
-    NetworkCreateRequest,
-};
+use bollard::models::{ContainerInspectResponse, EventMessage, Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, ListNetworksOptions,
     RemoveContainerOptions, StopContainerOptions,
@@ -37,7 +34,11 @@ use crate::{image, labels, pause};
 /// host there.
 pub const METADATA_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
 const METADATA_SUBNET: &str = "169.254.170.0/24";
-/// Shared by every ecsim instance on the daemon: its gateway (the host side) is 169.254.170.2.
+/// Shared by every ecsim instance on the daemon: its gateway (the host side of its bridge) is
+/// 169.254.170.2. Containers are not attached to it: a host address is reachable from every
+/// bridge network through the container's default route, so the network only has to exist to put
+/// the address on the host (attaching a second network would double each container's network
+/// set-up time).
 pub const METADATA_NETWORK: &str = "ecsim-metadata";
 
 /// Capacity of each task actor's mailbox; Docker events for one task are few.
@@ -89,10 +90,17 @@ impl Default for DockerConfig {
     }
 }
 
-/// Connects to the local daemon (`DOCKER_HOST` or the default socket) and agrees an API version.
-pub async fn connect() -> Result<Docker, DockerError> {
-    let docker =
-        Docker::connect_with_local_defaults().map_err(|e| DockerError::Unavailable(e.to_string()))?;
+/// Seconds a single Docker API call may take (image pulls stream and are not bound by it).
+const DOCKER_CALL_TIMEOUT_S: u64 = 120;
+
+/// Connects to the daemon at `socket` (a Unix socket path), or else the local default
+/// (`DOCKER_HOST` or `/var/run/docker.sock`), and agrees an API version.
+pub async fn connect(socket: Option<&str>) -> Result<Docker, DockerError> {
+    let docker = match socket {
+        Some(path) => Docker::connect_with_unix(path, DOCKER_CALL_TIMEOUT_S, bollard::API_DEFAULT_VERSION),
+        None => Docker::connect_with_local_defaults(),
+    }
+    .map_err(|e| DockerError::Unavailable(e.to_string()))?;
     let docker = docker
         .negotiate_version()
         .await
@@ -132,6 +140,8 @@ struct Inner {
     generation: AtomicU64,
     /// Unix seconds of the last Docker event seen, to replay missed ones after a reconnect.
     last_event_s: AtomicU64,
+    /// Set once by `DockerRuntime::stop`: the event loop ends.
+    stopped: tokio::sync::watch::Sender<bool>,
 }
 
 /// Handle to a running Docker runtime.
@@ -158,6 +168,7 @@ impl DockerRuntime {
             pause_image: OnceCell::new(),
             generation: AtomicU64::new(0),
             last_event_s: AtomicU64::new(0),
+            stopped: tokio::sync::watch::channel(false).0,
         });
         if inner.config.leftovers == Leftovers::Remove {
             inner.remove_everything().await;
@@ -183,6 +194,14 @@ impl DockerRuntime {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         self.inner.actors.lock().clear();
         self.inner.remove_everything().await;
+    }
+
+    /// Ends the event loop and the task actors (the emulator is shutting down). Containers are
+    /// left as they are.
+    pub fn stop(&self) {
+        self.inner.stopped.send_replace(true);
+        // Task actors end when their mailboxes close.
+        self.inner.actors.lock().clear();
     }
 
     /// One-shot Docker stats of a container, as the metadata endpoint's `/stats` returns them.
@@ -241,6 +260,14 @@ async fn command_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<RuntimeCommand>)
 /// Follows the daemon's container events for this instance; reconnects (replaying what was
 /// missed) when the daemon goes away and comes back.
 async fn event_loop(inner: Arc<Inner>) {
+    let mut stopped = inner.stopped.subscribe();
+    tokio::select! {
+        () = follow_events(&inner) => {}
+        _ = stopped.wait_for(|s| *s) => {}
+    }
+}
+
+async fn follow_events(inner: &Inner) {
     let mut backoff_ms = 100;
     loop {
         let since = inner.last_event_s.load(Ordering::SeqCst);
@@ -759,33 +786,32 @@ impl TaskActor {
             .unwrap_or_else(|| format!("az-{}", self.launch.availability_zone))
     }
 
-    async fn create(&self, body: bollard::models::ContainerCreateBody) -> Result<String, String> {
+    /// Creates a container named as the ECS agent names them (`ecs-<family>-<revision>-<name>-…`).
+    async fn create(&self, name: &str, body: bollard::models::ContainerCreateBody) -> Result<String, String> {
+        let task_id = &self.launch.key.task_id;
+        let options = CreateContainerOptions {
+            name: Some(format!(
+                "ecs-{}-{}-{name}-{}",
+                self.launch.family,
+                self.launch.revision,
+                &task_id[..task_id.len().min(20)]
+            )),
+            ..Default::default()
+        };
         let created = self
             .inner
             .docker
-            .create_container(None::<CreateContainerOptions>, body)
+            .create_container(Some(options), body)
             .await
             .map_err(|e| format!("CannotCreateContainerError: {e}"))?;
         Ok(created.id)
-    }
-
-    async fn connect_metadata(&self, id: &str) -> Result<(), String> {
-        let request = NetworkConnectRequest {
-            container: id.to_string(),
-            endpoint_config: Some(EndpointSettings::default()),
-        };
-        self.inner
-            .docker
-            .connect_network(METADATA_NETWORK, request)
-            .await
-            .map_err(|e| format!("CannotStartContainerError: connecting the metadata network: {e}"))
     }
 
     /// Creates every container, then starts them as their dependencies allow.
     async fn start(&mut self, rx: &mut mpsc::Receiver<ActorMsg>) -> Result<Vec<StartedContainer>, StartEnd> {
         let fail = |container: Option<usize>, reason: String| StartEnd::Failed { container, reason };
         for (i, c) in self.launch.containers.iter().enumerate() {
-            if let Some(reason) = spec::unsupported(c) {
+            if let Some(reason) = ecsim_control::runtime::unsupported(c) {
                 return Err(fail(Some(i), reason));
             }
         }
@@ -824,9 +850,11 @@ impl TaskActor {
             };
             spec::publish(&mut host, &mut body, &publish);
             body.host_config = Some(host);
-            let id = self.create(body).await.map_err(|r| fail(None, r))?;
+            let id = self
+                .create("internalecspause", body)
+                .await
+                .map_err(|r| fail(None, r))?;
             self.pause_id = Some(id.clone());
-            self.connect_metadata(&id).await.map_err(|r| fail(None, r))?;
             self.inner
                 .docker
                 .start_container(&id, None)
@@ -843,11 +871,9 @@ impl TaskActor {
             };
             let body =
                 spec::container_body(&self.launch, i, image, &attach, &self.injected_env(i), &instance);
-            let id = self.create(body).await.map_err(|r| fail(Some(i), r))?;
-            self.ids[i] = Some(id.clone());
-            if self.pause_id.is_none() {
-                self.connect_metadata(&id).await.map_err(|r| fail(Some(i), r))?;
-            }
+            let name = self.name_of(i).to_string();
+            let id = self.create(&name, body).await.map_err(|r| fail(Some(i), r))?;
+            self.ids[i] = Some(id);
             if self.is_stale() {
                 return Err(StartEnd::Removed);
             }

@@ -1,8 +1,8 @@
 //! Turns an ECS container definition into a Docker container configuration: command, environment,
 //! limits, health check, ports, user, ulimits, Linux parameters, labels.
 //!
-//! Pure translation, no Docker calls. Fields Docker cannot express are left to the runtime to
-//! refuse (`secrets`, `environmentFiles`), never silently dropped.
+//! Pure translation, no Docker calls. Fields ecsim cannot honour (`secrets`, `environmentFiles`)
+//! are refused before this runs (`ecsim_control::runtime::unsupported`), never silently dropped.
 
 use std::collections::HashMap;
 
@@ -210,33 +210,6 @@ pub fn container_body(
     body
 }
 
-/// Why a container cannot be started faithfully, as ECS words it (`ResourceInitializationError`).
-pub fn unsupported(c: &api::ContainerDefinition) -> Option<String> {
-    let name = c.name.as_deref().unwrap_or_default();
-    if let Some(secret) = c.secrets.as_deref().and_then(|s| s.first()) {
-        return Some(format!(
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource \
-             retrieval failed: unable to retrieve secret from asm or ssm: container {name}: secret {} \
-             ({}) cannot be fetched: ecsim does not serve Secrets Manager or SSM Parameter Store yet",
-            secret.name, secret.value_from
-        ));
-    }
-    if let Some(file) = c.environment_files.as_deref().and_then(|f| f.first()) {
-        return Some(format!(
-            "ResourceInitializationError: failed to download env files: file download command: \
-             non empty error stream: container {name}: {} cannot be fetched: ecsim does not serve S3",
-            file.value
-        ));
-    }
-    if c.repository_credentials.is_some() {
-        return Some(format!(
-            "ResourceInitializationError: unable to pull secrets or registry auth: container {name}: \
-             repository credentials live in Secrets Manager, which ecsim does not serve yet"
-        ));
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,23 +329,5 @@ mod tests {
         let host = body.host_config.unwrap();
         assert_eq!(host.network_mode.as_deref(), Some("container:abc"));
         assert!(host.port_bindings.is_none());
-    }
-
-    #[test]
-    fn secrets_are_refused_the_ecs_way() {
-        let c = api::ContainerDefinition {
-            name: Some("app".into()),
-            secrets: Some(vec![api::Secret {
-                name: "DB".into(),
-                value_from: "arn:aws:ssm:us-east-1:000000000000:parameter/db".into(),
-            }]),
-            ..Default::default()
-        };
-        assert!(
-            unsupported(&c)
-                .unwrap()
-                .starts_with("ResourceInitializationError: ")
-        );
-        assert!(unsupported(&api::ContainerDefinition::default()).is_none());
     }
 }

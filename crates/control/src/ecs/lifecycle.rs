@@ -99,6 +99,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
                 .and_then(|r| u32::try_from(r).ok())
                 .unwrap_or(3),
             port_mappings: c.port_mappings.clone().unwrap_or_default(),
+            refusal: crate::runtime::unsupported(c),
             runtime: None,
         });
     }
@@ -317,6 +318,25 @@ fn submit_stop(task: &TaskRecord, ctx: &mut Ctx<'_>) {
     });
 }
 
+/// The containers are up: ACTIVATING (registrations) until RUNNING.
+fn enter_activating(task: &mut TaskRecord, ctx: &mut Ctx<'_>) {
+    let now = ctx.now_ms;
+    task.status = TaskStatus::Activating;
+    task.pull_stopped_at_ms = Some(now);
+    task.connectivity_at_ms = Some(now);
+    task.version += 1;
+    schedule(task, ctx, now + ctx.sim.activating_ms);
+}
+
+/// The containers are down: DEPROVISIONING (network interface released) until STOPPED.
+fn enter_deprovisioning(task: &mut TaskRecord, ctx: &mut Ctx<'_>) {
+    let now = ctx.now_ms;
+    task.execution_stopped_at_ms = Some(now);
+    task.status = TaskStatus::Deprovisioning;
+    task.version += 1;
+    schedule(task, ctx, now + ctx.sim.deprovisioning_ms);
+}
+
 fn schedule(task: &mut TaskRecord, ctx: &mut Ctx<'_>, at_ms: Millis) {
     task.next_step_at_ms = Some(at_ms);
     ctx.timers.schedule(
@@ -435,6 +455,15 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             schedule(task, ctx, at);
         }
         TaskStatus::Pending => {
+            if let Some((i, reason)) = task
+                .containers
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| c.refusal.clone().map(|r| (i, r)))
+            {
+                fail_start(world, ctx, task_id, i, reason);
+                return;
+            }
             if let Some((i, c)) = task
                 .containers
                 .iter()
@@ -458,12 +487,7 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                 fail_start(world, ctx, task_id, i, reason);
                 return;
             }
-            task.status = TaskStatus::Activating;
-            task.pull_stopped_at_ms = Some(now);
-            task.connectivity_at_ms = Some(now);
-            task.version += 1;
-            let at = now + ctx.sim.activating_ms;
-            schedule(task, ctx, at);
+            enter_activating(task, ctx);
         }
         TaskStatus::Activating => {
             task.status = TaskStatus::Running;
@@ -527,11 +551,7 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                     c.exit_code = Some(if c.behaviour.ignore_sigterm { 137 } else { 0 });
                 }
             }
-            task.execution_stopped_at_ms = Some(now);
-            task.status = TaskStatus::Deprovisioning;
-            task.version += 1;
-            let at = now + ctx.sim.deprovisioning_ms;
-            schedule(task, ctx, at);
+            enter_deprovisioning(task, ctx);
         }
         TaskStatus::Deprovisioning => {
             task.status = TaskStatus::Stopped;
@@ -583,7 +603,6 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
 /// Applies what an external runtime reported about `task_id`. Events that no longer fit the task's
 /// state (a start finishing after a stop was asked, a task already gone) are ignored.
 pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, event: RuntimeEventKind) {
-    let now = ctx.now_ms;
     let Some(task) = world.ecs.task_mut(task_id) else {
         return;
     };
@@ -600,12 +619,7 @@ pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, eve
                     }));
                 }
             }
-            task.status = TaskStatus::Activating;
-            task.pull_stopped_at_ms = Some(now);
-            task.connectivity_at_ms = Some(now);
-            task.version += 1;
-            let at = now + ctx.sim.activating_ms;
-            schedule(task, ctx, at);
+            enter_activating(task, ctx);
         }
         RuntimeEventKind::StartFailed { container, reason } => {
             if task.desired_status != "RUNNING" {
@@ -679,11 +693,7 @@ pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, eve
             for c in &mut task.containers {
                 c.last_status = "STOPPED";
             }
-            task.execution_stopped_at_ms = Some(now);
-            task.status = TaskStatus::Deprovisioning;
-            task.version += 1;
-            let at = now + ctx.sim.deprovisioning_ms;
-            schedule(task, ctx, at);
+            enter_deprovisioning(task, ctx);
         }
     }
 }

@@ -196,6 +196,9 @@ pub struct ContainerRecord {
     pub health_retries: u32,
     /// Port mappings as registered, for network bindings.
     pub port_mappings: Vec<api::PortMapping>,
+    /// Why the container cannot start faithfully (`secrets`, `environmentFiles`…): the task
+    /// fails to start with this reason on every runtime.
+    pub refusal: Option<String>,
     /// External runtime: the runtime's container id (reported as `runtimeId`) and where the
     /// host reaches each published port.
     pub runtime: Option<Box<ExternalContainer>>,
