@@ -460,6 +460,45 @@ async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
     let stats: Value = serde_json::from_str(&stats).expect("stats JSON");
     assert!(stats["memory_stats"].is_object(), "{stats}");
 
+    // The SDK's own default credential chain, given exactly this environment (with the host's
+    // loopback for 169.254.170.2), finds the task role and calls STS with it.
+    let mut probe = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    probe
+        .args([
+            "--exact",
+            "docker_runtime::sdk_default_chain_probe",
+            "--nocapture",
+        ])
+        .env("ECSIM_SDK_PROBE", "1")
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            var("AWS_CONTAINER_CREDENTIALS_FULL_URI").replace("169.254.170.2", "127.0.0.1"),
+        )
+        .env("AWS_ENDPOINT_URL", env.url())
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    // Off this (single) runtime thread: the emulator answering the probe runs on it.
+    let probe = tokio::task::spawn_blocking(move || probe.output())
+        .await
+        .expect("probe thread")
+        .expect("run the SDK probe");
+    let probe_out = String::from_utf8_lossy(&probe.stdout);
+    assert!(
+        probe.status.success(),
+        "{probe_out}\n{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    assert!(
+        probe_out.contains(&format!(
+            "caller=arn:aws:sts::123456789012:assumed-role/app-role/{task_id}"
+        )),
+        "{probe_out}"
+    );
+
     let (status, body) = get(&format!("{base}/metadata")).await;
     assert_eq!(status, 200, "{body}");
     let metadata: Value = serde_json::from_str(&body).expect("JSON");
@@ -695,4 +734,25 @@ async fn a_restart_removes_what_the_previous_run_of_the_same_instance_left() {
         "the new run removed the old run's container"
     );
     again.emulator.shutdown().await;
+}
+
+/// Run by `a_container_gets_its_task_role_credentials_and_metadata_from_ecsim` in a child process
+/// whose environment is a task's: resolves credentials through the SDK's default chain and prints
+/// the STS caller. Does nothing when run on its own (`ECSIM_SDK_PROBE` unset).
+#[tokio::test]
+async fn sdk_default_chain_probe() {
+    if std::env::var("ECSIM_SDK_PROBE").is_err() {
+        return;
+    }
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&config);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity with task role credentials");
+    println!("caller={}", identity.arn().unwrap_or_default());
 }
