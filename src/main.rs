@@ -108,6 +108,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log_level).context("--log-level")?)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     if !ecsim_core::ids::is_account_id(&args.account_id) {
         bail!("--account-id must be twelve digits, got '{}'", args.account_id);
@@ -170,9 +171,25 @@ fn serve(args: ServeArgs) -> Result<()> {
             "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION={}",
             args.region
         );
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        shutdown_signal().await?;
         tracing::info!("shutting down");
         emulator.shutdown().await;
         anyhow::Ok(())
     })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, which `docker stop` sends (ecsim may be PID 1 in a container).
+async fn shutdown_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    Ok(())
 }
