@@ -70,6 +70,21 @@ async fn describe(env: &Env, cluster: &str, arns: &[String]) -> Vec<Task> {
         .to_vec()
 }
 
+/// An emulator on the Docker runtime with cluster `c`, or `None` when Docker tests skip.
+async fn docker_with_cluster(test: &str) -> Option<(Env, crate::docker_support::Instance)> {
+    if !docker_tests_enabled(test) {
+        return None;
+    }
+    let (env, instance) = start_docker(test).await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    Some((env, instance))
+}
+
 /// Polls every 100 ms of real time, for at most `limit_s` seconds, until `done` holds.
 async fn until<T>(limit_s: u64, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..limit_s * 10 {
@@ -316,16 +331,9 @@ async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
 
 #[tokio::test]
 async fn containers_start_in_dependency_order_sharing_one_network_namespace() {
-    if !docker_tests_enabled("dependency_order") {
+    let Some((env, _instance)) = docker_with_cluster("dependency_order").await else {
         return;
-    }
-    let (env, _instance) = start_docker("depends").await;
-    env.ecs
-        .create_cluster()
-        .cluster_name("c")
-        .send()
-        .await
-        .expect("CreateCluster");
+    };
     let init = ContainerDefinition::builder()
         .name("init")
         .image(TEST_IMAGE)
@@ -399,16 +407,9 @@ async fn containers_start_in_dependency_order_sharing_one_network_namespace() {
 
 #[tokio::test]
 async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
-    if !docker_tests_enabled("task_role_credentials") {
+    let Some((env, _instance)) = docker_with_cluster("task_role_credentials").await else {
         return;
-    }
-    let (env, _instance) = start_docker("creds").await;
-    env.ecs
-        .create_cluster()
-        .cluster_name("c")
-        .send()
-        .await
-        .expect("CreateCluster");
+    };
     let role = "arn:aws:iam::123456789012:role/app-role";
     // An ECR image name runs the local `<repo>:<tag>` image of the same name.
     let ecr_image = format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{TEST_IMAGE}");

@@ -416,6 +416,17 @@ pub fn request_stop(
     }
 }
 
+/// An essential container exited: the task stops, worded as ECS words it.
+fn stop_for_essential_exit(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
+    request_stop(
+        world,
+        ctx,
+        task_id,
+        api::TaskStopCode::EssentialContainerExited,
+        "Essential container in task exited".into(),
+    );
+}
+
 /// Fails a task before it runs (`TaskFailedToStart`), with the reason on the failed container.
 fn fail_start(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, container: usize, reason: String) {
     if let Some(task) = world.ecs.task_mut(task_id)
@@ -647,13 +658,7 @@ pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, eve
             let essential = c.essential;
             task.version += 1;
             if essential && task.desired_status == "RUNNING" {
-                request_stop(
-                    world,
-                    ctx,
-                    task_id,
-                    api::TaskStopCode::EssentialContainerExited,
-                    "Essential container in task exited".into(),
-                );
+                stop_for_essential_exit(world, ctx, task_id);
             }
         }
         RuntimeEventKind::ContainerHealth { container, healthy } => {
@@ -775,13 +780,7 @@ fn run_due_events(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
     }
     reschedule_running(task, ctx);
     if essential_exited {
-        request_stop(
-            world,
-            ctx,
-            task_id,
-            api::TaskStopCode::EssentialContainerExited,
-            "Essential container in task exited".into(),
-        );
+        stop_for_essential_exit(world, ctx, task_id);
     } else if health_changed {
         wake_owner(world, ctx, task_id);
     }
