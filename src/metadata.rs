@@ -31,43 +31,55 @@ pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts) -> Opt
     let found = {
         let engine = shared.engine.lock();
         find(engine.worlds(), token).map(|(world, task, index)| match tail {
-            "" => Ok(container_metadata(world, task, index, v4)),
-            "task" => Ok(task_metadata(world, task, v4)),
-            "stats" => Err(vec![runtime_id(task, index)]),
-            "task/stats" => Err(task
-                .containers
-                .iter()
-                .enumerate()
-                .map(|(i, _)| runtime_id(task, i))
-                .collect()),
-            _ => Ok(Value::Null),
+            "" => Answer::Json(container_metadata(world, task, index, v4)),
+            "task" => Answer::Json(task_metadata(world, task, v4)),
+            "stats" => Answer::Stats {
+                container_ids: vec![task.containers[index].reported_runtime_id().to_string()],
+                single: true,
+            },
+            "task/stats" => Answer::Stats {
+                container_ids: task
+                    .containers
+                    .iter()
+                    .map(|c| c.reported_runtime_id().to_string())
+                    .collect(),
+                single: false,
+            },
+            _ => Answer::NoSuchPath,
         })
     };
+    // Stats come from Docker, so they are fetched after the engine lock is released.
     Some(match found {
         None => json_response(
             StatusCode::NOT_FOUND,
             &json!({ "error": format!("no task container with metadata id {token}") }),
         ),
-        Some(Ok(Value::Null)) => json_response(
+        Some(Answer::NoSuchPath) => json_response(
             StatusCode::NOT_FOUND,
             &json!({ "error": format!("no metadata at {path}") }),
         ),
-        Some(Ok(body)) => json_response(StatusCode::OK, &body),
-        Some(Err(ids)) => json_response(StatusCode::OK, &stats(shared, ids, tail == "stats").await),
+        Some(Answer::Json(body)) => json_response(StatusCode::OK, &body),
+        Some(Answer::Stats {
+            container_ids,
+            single,
+        }) => json_response(StatusCode::OK, &stats(shared, container_ids, single).await),
     })
+}
+
+/// What a metadata path asks for.
+enum Answer {
+    Json(Value),
+    Stats {
+        container_ids: Vec<String>,
+        single: bool,
+    },
+    NoSuchPath,
 }
 
 fn method_not_allowed() -> Response<Body> {
     json_response(
         StatusCode::METHOD_NOT_ALLOWED,
         &json!({ "error": "the metadata and credentials endpoints answer GET only" }),
-    )
-}
-
-fn runtime_id(task: &TaskRecord, index: usize) -> String {
-    task.containers[index].runtime.as_ref().map_or_else(
-        || task.containers[index].runtime_id.clone(),
-        |r| r.runtime_id.clone(),
     )
 }
 
@@ -111,7 +123,7 @@ fn known_status(task: &TaskRecord, index: usize) -> &'static str {
 fn container_metadata(world: &World, task: &TaskRecord, index: usize, v4: bool) -> Value {
     let c = &task.containers[index];
     let mut value = json!({
-        "DockerId": runtime_id(task, index),
+        "DockerId": c.reported_runtime_id(),
         "Name": c.name,
         "DockerName": format!("ecs-{}-{}-{}", task.family, c.name, &task.id[..8.min(task.id.len())]),
         "Image": c.image,

@@ -9,7 +9,7 @@ use ecsim_control::task_runtime::RuntimeCommand;
 use ecsim_core::{Clock, VirtualClock};
 use ecsim_protocol::route::Catalog;
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 pub struct Shared {
     pub engine: Mutex<Engine>,
@@ -22,7 +22,6 @@ pub struct Shared {
     pub seed: u64,
     /// The Docker runtime, when tasks run as containers.
     pub docker: OnceLock<ecsim_docker::DockerRuntime>,
-    runtime_commands: OnceLock<mpsc::Sender<RuntimeCommand>>,
 }
 
 impl Shared {
@@ -40,13 +39,11 @@ impl Shared {
             wake: Notify::new(),
             seed,
             docker: OnceLock::new(),
-            runtime_commands: OnceLock::new(),
         })
     }
 
     /// Connects the engine's runtime commands to a Docker runtime.
     pub fn attach_docker(&self, docker: ecsim_docker::DockerRuntime) {
-        let _ = self.runtime_commands.set(docker.commands());
         let _ = self.docker.set(docker);
     }
 
@@ -62,11 +59,11 @@ impl Shared {
     /// Sends commands the engine queued to the external runtime. Call with the engine unlocked:
     /// the queue is bounded, so this waits when the runtime falls behind.
     pub async fn send_runtime_commands(&self, commands: Vec<RuntimeCommand>) {
-        let Some(tx) = self.runtime_commands.get() else {
+        let Some(docker) = self.docker.get() else {
             return;
         };
         for command in commands {
-            if tx.send(command).await.is_err() {
+            if docker.send(command).await.is_err() {
                 tracing::warn!("the Docker runtime has stopped; a runtime command was dropped");
             }
         }

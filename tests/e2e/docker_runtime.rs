@@ -85,6 +85,22 @@ async fn docker_with_cluster(test: &str) -> Option<(Env, crate::docker_support::
     Some((env, instance))
 }
 
+/// Cluster `c` with one task of `family`; returns once its container runs under `instance`.
+async fn one_task_container(env: &Env, instance: &str, family: &str) {
+    env.ecs
+        .create_cluster()
+        .cluster_name("c")
+        .send()
+        .await
+        .expect("CreateCluster");
+    register(env, family, vec![app("web", &[]).build()], None).await;
+    run(env, "c", family).await;
+    until(30, "the task's container", async || {
+        (instance_containers(instance).len() == 1).then_some(())
+    })
+    .await;
+}
+
 /// Polls every 100 ms of real time, for at most `limit_s` seconds, until `done` holds.
 async fn until<T>(limit_s: u64, what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..limit_s * 10 {
@@ -466,11 +482,11 @@ async fn a_container_gets_its_task_role_credentials_and_metadata_from_ecsim() {
     let mut probe = std::process::Command::new(std::env::current_exe().expect("test binary"));
     probe
         .args([
+            "--ignored",
             "--exact",
             "docker_runtime::sdk_default_chain_probe",
             "--nocapture",
         ])
-        .env("ECSIM_SDK_PROBE", "1")
         .env(
             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
             var("AWS_CONTAINER_CREDENTIALS_FULL_URI").replace("169.254.170.2", "127.0.0.1"),
@@ -527,18 +543,7 @@ async fn containers_ecsim_did_not_create_survive_reset_and_shutdown() {
         "dev.ecsim.instance=someone-else",
         TEST_IMAGE,
     ]);
-    env.ecs
-        .create_cluster()
-        .cluster_name("c")
-        .send()
-        .await
-        .expect("CreateCluster");
-    register(&env, "mine", vec![app("web", &[]).build()], None).await;
-    run(&env, "c", "mine").await;
-    until(30, "ecsim's own container", async || {
-        (instance_containers(&instance).len() == 1).then_some(())
-    })
-    .await;
+    one_task_container(&env, &instance, "mine").await;
 
     let reset = reqwest::Client::new()
         .post(format!("{}/_ecsim/reset", env.url()))
@@ -710,18 +715,7 @@ async fn a_restart_removes_what_the_previous_run_of_the_same_instance_left() {
     };
     let builder = |keep| ecsim::Emulator::builder().runtime(ecsim::Runtime::Docker(options(keep)));
     let env = crate::common::start_with(builder(true), "test").await;
-    env.ecs
-        .create_cluster()
-        .cluster_name("c")
-        .send()
-        .await
-        .expect("CreateCluster");
-    register(&env, "left", vec![app("web", &[]).build()], None).await;
-    run(&env, "c", "left").await;
-    until(30, "the container", async || {
-        (instance_containers(&instance).len() == 1).then_some(())
-    })
-    .await;
+    one_task_container(&env, &instance, "left").await;
     env.emulator.shutdown().await;
     assert_eq!(
         instance_containers(&instance).len(),
@@ -737,14 +731,12 @@ async fn a_restart_removes_what_the_previous_run_of_the_same_instance_left() {
     again.emulator.shutdown().await;
 }
 
-/// Run by `a_container_gets_its_task_role_credentials_and_metadata_from_ecsim` in a child process
-/// whose environment is a task's: resolves credentials through the SDK's default chain and prints
-/// the STS caller. Does nothing when run on its own (`ECSIM_SDK_PROBE` unset).
+/// Not a test of its own: `a_container_gets_its_task_role_credentials_and_metadata_from_ecsim`
+/// runs it (`--ignored --exact`) in a child process whose environment is a task's. It resolves
+/// credentials through the SDK's default chain and prints the STS caller.
 #[tokio::test]
+#[ignore = "run by a_container_gets_its_task_role_credentials_and_metadata_from_ecsim with a task's environment"]
 async fn sdk_default_chain_probe() {
-    if std::env::var("ECSIM_SDK_PROBE").is_err() {
-        return;
-    }
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .load()

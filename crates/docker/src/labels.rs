@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use ecsim_control::task_runtime::TaskLaunch;
+use ecsim_control::task_runtime::{TaskKey, TaskLaunch};
 
 /// Present on every container and network ecsim creates.
 pub const MANAGED: &str = "dev.ecsim.managed";
@@ -61,4 +61,34 @@ pub fn network(instance: &str, subnet: &str) -> HashMap<String, String> {
     let mut l = base(instance, "network");
     l.insert(SUBNET.into(), subnet.to_string());
     l
+}
+
+/// The task and container index a task container's labels (or its Docker event attributes, which
+/// carry the labels) name; `None` for pause containers and foreign objects.
+pub fn task_container(labels: &HashMap<String, String>) -> Option<(TaskKey, usize)> {
+    let key = TaskKey {
+        world: labels.get(WORLD)?.parse().ok()?,
+        task_id: labels.get(TASK_ID)?.clone(),
+    };
+    Some((key, labels.get(CONTAINER_INDEX)?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_containers_are_read_back_from_their_labels() {
+        let labels = HashMap::from([
+            (WORLD.to_string(), "2".to_string()),
+            (TASK_ID.to_string(), "abc".to_string()),
+            (CONTAINER_INDEX.to_string(), "1".to_string()),
+        ]);
+        let (key, index) = task_container(&labels).unwrap();
+        assert_eq!((key.world, key.task_id.as_str(), index), (2, "abc", 1));
+        let mut pause = labels.clone();
+        pause.remove(CONTAINER_INDEX);
+        assert!(task_container(&pause).is_none(), "pause containers have no index");
+        assert!(task_container(&HashMap::new()).is_none());
+    }
 }

@@ -180,9 +180,10 @@ impl DockerRuntime {
         Ok(Self { inner, commands })
     }
 
-    /// Where the core's commands go (bounded: senders wait when the runtime falls behind).
-    pub fn commands(&self) -> mpsc::Sender<RuntimeCommand> {
-        self.commands.clone()
+    /// Queues one of the core's commands; waits while the bounded queue is full. Fails only
+    /// once the runtime's command loop has ended.
+    pub async fn send(&self, command: RuntimeCommand) -> Result<(), mpsc::error::SendError<RuntimeCommand>> {
+        self.commands.send(command).await
     }
 
     pub fn instance(&self) -> &str {
@@ -191,9 +192,7 @@ impl DockerRuntime {
 
     /// Stops and removes every container and network of this instance (shutdown without keep).
     pub async fn remove_everything(&self) {
-        self.inner.generation.fetch_add(1, Ordering::SeqCst);
-        self.inner.actors.lock().clear();
-        self.inner.remove_everything().await;
+        self.inner.reset().await;
     }
 
     /// Ends the event loop and the task actors (the emulator is shutting down). Containers are
@@ -247,12 +246,7 @@ async fn command_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<RuntimeCommand>)
                     let _ = tx.send(ActorMsg::Remove).await;
                 }
             }
-            RuntimeCommand::Reset => {
-                inner.generation.fetch_add(1, Ordering::SeqCst);
-                inner.actors.lock().clear();
-                inner.remove_everything().await;
-                inner.networks.lock().clear();
-            }
+            RuntimeCommand::Reset => inner.reset().await,
         }
     }
 }
@@ -333,13 +327,7 @@ impl Inner {
         }
         let Some(actor) = event.actor else { return };
         let attributes = actor.attributes.unwrap_or_default();
-        let (Some(world), Some(task_id), Some(index)) = (
-            attributes.get(labels::WORLD).and_then(|w| w.parse().ok()),
-            attributes.get(labels::TASK_ID).cloned(),
-            attributes
-                .get(labels::CONTAINER_INDEX)
-                .and_then(|i| i.parse().ok()),
-        ) else {
+        let Some((key, index)) = labels::task_container(&attributes) else {
             return;
         };
         let action = event.action.unwrap_or_default();
@@ -367,8 +355,12 @@ impl Inner {
         } else {
             return;
         };
-        let key = TaskKey { world, task_id };
-        let actor = self.actors.lock().get(&key).cloned();
+        self.tell(&key, message).await;
+    }
+
+    /// Sends a message to the actor of a task, if it has one.
+    async fn tell(&self, key: &TaskKey, message: ActorMsg) {
+        let actor = self.actors.lock().get(key).cloned();
         if let Some(tx) = actor {
             let _ = tx.send(message).await;
         }
@@ -386,12 +378,7 @@ impl Inner {
         };
         for c in containers {
             let running = c.state.as_ref().is_some_and(|s| s.to_string() == "running");
-            let labels = c.labels.unwrap_or_default();
-            let (Some(world), Some(task_id), Some(index)) = (
-                labels.get(labels::WORLD).and_then(|w| w.parse().ok()),
-                labels.get(labels::TASK_ID).cloned(),
-                labels.get(labels::CONTAINER_INDEX).and_then(|i| i.parse().ok()),
-            ) else {
+            let Some((key, index)) = labels::task_container(&c.labels.unwrap_or_default()) else {
                 continue;
             };
             if running {
@@ -407,18 +394,22 @@ impl Inner {
                     .and_then(|c| i32::try_from(c).ok()),
                 None => None,
             };
-            let key = TaskKey { world, task_id };
-            let actor = self.actors.lock().get(&key).cloned();
-            if let Some(tx) = actor {
-                let _ = tx
-                    .send(ActorMsg::Died {
-                        index,
-                        exit_code,
-                        oom: false,
-                    })
-                    .await;
-            }
+            let died = ActorMsg::Died {
+                index,
+                exit_code,
+                oom: false,
+            };
+            self.tell(&key, died).await;
         }
+    }
+
+    /// Forgets every task (their actors end, in-flight starts clean up after themselves) and
+    /// removes every container and network of this instance.
+    async fn reset(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.actors.lock().clear();
+        self.remove_everything().await;
+        self.networks.lock().clear();
     }
 
     /// Removes every container, then every network, of this instance.

@@ -37,23 +37,6 @@ pub struct NewTask<'d> {
 
 const DEFAULT_STOP_TIMEOUT_MS: Millis = 30_000;
 
-/// Environment of a container after overrides, in Docker's order (overrides last, so they win).
-fn environment<'a>(
-    definition: &'a api::ContainerDefinition,
-    overrides: &'a api::TaskOverride,
-) -> impl Iterator<Item = (&'a str, &'a str)> {
-    let base = definition.environment.as_deref().unwrap_or_default().iter();
-    let over = overrides
-        .container_overrides
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(move |o| o.name.is_some() && o.name == definition.name)
-        .flat_map(|o| o.environment.as_deref().unwrap_or_default().iter());
-    base.chain(over)
-        .filter_map(|kv| Some((kv.name.as_deref()?, kv.value.as_deref().unwrap_or(""))))
-}
-
 /// Creates a task in its first lifecycle state and schedules its next step. The caller has
 /// already placed it (and taken its IP address).
 pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Result<String, AwsError> {
@@ -64,9 +47,20 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
     let mut containers = Vec::new();
     let mut start_delay_ms = 0;
     let mut stop_timeout_ms = 0;
-    for c in definition.container_definitions.as_deref().unwrap_or_default() {
-        let behaviour = Behaviour::from_env(environment(c, &new.overrides))
-            .map_err(|e| client_exception(e.to_string()))?;
+    // Container definitions as this task runs them: overrides merged (later entries win).
+    let merged: Vec<api::ContainerDefinition> = definition
+        .container_definitions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| with_overrides(c, &new.overrides))
+        .collect();
+    for c in &merged {
+        let environment = c.environment.as_deref().unwrap_or_default().iter();
+        let behaviour = Behaviour::from_env(
+            environment.filter_map(|kv| Some((kv.name.as_deref()?, kv.value.as_deref().unwrap_or("")))),
+        )
+        .map_err(|e| client_exception(e.to_string()))?;
         start_delay_ms = start_delay_ms.max(behaviour.start_delay_ms);
         let timeout = c
             .stop_timeout
@@ -146,13 +140,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
             container_instance_id: new.placement.container_instance_id.clone(),
             task_cpu_units: u32::try_from(cpu).ok(),
             task_memory_mib: u32::try_from(memory).ok().filter(|m| *m > 0),
-            containers: definition
-                .container_definitions
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .map(|c| with_overrides(c, &new.overrides))
-                .collect(),
+            containers: merged,
             metadata_tokens: containers.iter().map(|c| c.runtime_id.clone()).collect(),
             credentials_id: credentials_id.clone(),
         })

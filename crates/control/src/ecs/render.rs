@@ -96,11 +96,7 @@ pub fn render_task(
             task_arn: Some(task.arn.clone()),
             name: Some(c.name.clone()),
             image: Some(c.image.clone()),
-            runtime_id: (task.reached_running).then(|| {
-                c.runtime
-                    .as_ref()
-                    .map_or_else(|| c.runtime_id.clone(), |r| r.runtime_id.clone())
-            }),
+            runtime_id: (task.reached_running).then(|| c.reported_runtime_id().to_string()),
             last_status: Some(c.last_status.into()),
             exit_code: c.exit_code,
             reason: c.reason.clone(),

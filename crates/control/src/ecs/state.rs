@@ -204,6 +204,13 @@ pub struct ContainerRecord {
     pub runtime: Option<Box<ExternalContainer>>,
 }
 
+impl ContainerRecord {
+    /// `runtimeId` as the API reports it: the external runtime's container id when there is one.
+    pub fn reported_runtime_id(&self) -> &str {
+        self.runtime.as_ref().map_or(&self.runtime_id, |r| &r.runtime_id)
+    }
+}
+
 /// What an external runtime reported about a started container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalContainer {
