@@ -6,7 +6,9 @@
 
 pub mod clock;
 pub mod ids;
+pub mod metrics;
 pub mod rng;
 
 pub use clock::{Clock, Millis, SystemClock, VirtualClock};
+pub use metrics::{MetricDatum, MetricsSink};
 pub use rng::Rng;

@@ -10,6 +10,7 @@ pub mod common;
 pub mod container_instances;
 pub mod deployments;
 pub mod lifecycle;
+pub mod load_balancing;
 pub mod placement;
 pub mod render;
 pub mod service_deployments;

@@ -1,0 +1,1 @@
+//! ALB rule conditions: wildcard patterns, query strings and source CIDRs.

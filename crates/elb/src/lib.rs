@@ -1,0 +1,20 @@
+//! The Application Load Balancer's data-plane model, as plain data and pure functions: the
+//! immutable routing snapshot the control plane publishes, rule evaluation in ALB order, weighted
+//! and sticky target-group selection, target selection with fail-open, health-check code matchers
+//! and per-minute `AWS/ApplicationELB` metric aggregation.
+//!
+//! No sockets, no clock reads, no OS randomness: the proxy (real sockets) and the simulated
+//! traffic generator (virtual clock) both route through this crate, so they route identically.
+
+pub mod conditions;
+pub mod health;
+pub mod matcher;
+pub mod metrics;
+pub mod router;
+pub mod snapshot;
+pub mod sticky;
+pub mod weights;
+
+pub use router::{RequestView, RouteDecision, route};
+pub use health::{ProbeKey, ProbeOutcome, ProbeRequest, ProbeResult};
+pub use snapshot::*;

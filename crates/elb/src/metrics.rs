@@ -1,0 +1,1 @@
+//! Per-minute `AWS/ApplicationELB` metrics from request outcomes.

@@ -1,0 +1,2 @@
+//! Stickiness cookies: `AWSALBTG` (target group), `AWSALB` (target), `AWSALBAPP-0` (application
+//! cookie stickiness).
