@@ -86,6 +86,42 @@ PY
   passed=13
 fi
 
+# A service behind an Application Load Balancer: targets register, turn healthy, and the
+# listener answers from every task.
+aws elbv2 create-load-balancer --name smoke --subnets subnet-0ec5100000000000a subnet-0ec5100000000000b >"$out"
+lb=$(json "$out" "d['LoadBalancers'][0]['LoadBalancerArn']")
+aws elbv2 wait load-balancer-available --load-balancer-arns "$lb" || fail "load-balancer-available"
+aws elbv2 create-target-group --name smoke-web --protocol HTTP --port 8080 --vpc-id vpc-0ec5100000000000d \
+  --target-type ip --health-check-path /health --health-check-interval-seconds 5 --health-check-timeout-seconds 2 --healthy-threshold-count 2 >"$out"
+tg=$(json "$out" "d['TargetGroups'][0]['TargetGroupArn']")
+aws elbv2 create-listener --load-balancer-arn "$lb" --protocol HTTP --port 8090 \
+  --default-actions "Type=forward,TargetGroupArn=$tg" >"$out"
+listener=$(json "$out" "d['Listeners'][0]['ListenerArn']")
+[ "$(json "$out" "d['Listeners'][0]['Port']")" = 8090 ] || fail "create-listener"
+aws ecs create-service --cluster demo --service-name lb-web --task-definition web:1 --desired-count 2 \
+  --launch-type FARGATE --load-balancers "targetGroupArn=$tg,containerName=web,containerPort=8080" \
+  --network-configuration "awsvpcConfiguration={subnets=[subnet-0ec5100000000000a,subnet-0ec5100000000000b]}" >/dev/null
+aws ecs wait services-stable --cluster demo --services lb-web || fail "services-stable behind the load balancer"
+aws elbv2 wait target-in-service --target-group-arn "$tg" || fail "target-in-service"
+aws elbv2 describe-target-health --target-group-arn "$tg" >"$out"
+[ "$(json "$out" "sorted(t['TargetHealth']['State'] for t in d['TargetHealthDescriptions'])")" = "['healthy', 'healthy']" ] \
+  || fail "two healthy targets: $(cat "$out")"
+python3 - "$PORT" "$listener" <<'PY' || fail "the listener answers from both tasks"
+import json, sys, urllib.request
+port, listener = sys.argv[1], sys.argv[2]
+rows = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_ecsim/listeners"))["listeners"]
+url = next(r["url"] for r in rows if r["listenerArn"] == listener)
+answers = set()
+for _ in range(8):
+    body = urllib.request.urlopen(url + "/").read().decode()
+    assert "v1" in body, body
+    answers.add(body)
+assert len(answers) == 2, answers
+PY
+if aws elbv2 describe-load-balancers --names nope >"$out" 2>"$err"; then fail "missing load balancer succeeded"; fi
+grep -q LoadBalancerNotFound "$err" || fail "LoadBalancerNotFound expected: $(cat "$err")"
+passed=$((passed + 5))
+
 aws sts get-caller-identity >"$out"
 [ "$(json "$out" "d['Account']")" = 000000000000 ] || fail "get-caller-identity"
 

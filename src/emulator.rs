@@ -20,6 +20,9 @@ use tokio::task::JoinHandle;
 use crate::shared::Shared;
 
 /// Where the control plane takes its time from.
+/// Health-check results waiting for the engine, at most.
+const PROBE_RESULT_QUEUE: usize = 1_024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClockMode {
     /// Real time; controllers run at their deadlines (`ecsim serve`).
@@ -265,6 +268,22 @@ impl EmulatorBuilder {
                 "tasks run as Docker containers"
             );
         }
+        // The load balancer data plane: listeners bind the API's address family on loopback (or
+        // every interface when the API itself listens on every interface).
+        let bind_ip = if addr.ip().is_unspecified() {
+            addr.ip()
+        } else {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        };
+        let (probe_tx, probe_rx) = tokio::sync::mpsc::channel(PROBE_RESULT_QUEUE);
+        let data_plane = ecsim_proxy::DataPlane::start(ecsim_proxy::DataPlaneConfig {
+            bind_ip,
+            clock: shared.clock.clone(),
+            metrics: shared.metrics.clone(),
+            probe_results: probe_tx,
+        });
+        let _ = shared.data_plane.set(data_plane);
+        let probe_results = tokio::spawn(crate::driver::run_probe_results(shared.clone(), probe_rx));
         if self.clock == ClockMode::System {
             tasks.push(tokio::spawn(crate::driver::run(
                 shared.clone(),
@@ -279,6 +298,7 @@ impl EmulatorBuilder {
             tasks,
             keep_containers,
             runtime_events,
+            probe_results,
         })
     }
 }
@@ -288,10 +308,10 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let shared = shared.clone();
-                let service = service_fn(move |req| crate::gateway::handle(shared.clone(), req));
+                let service = service_fn(move |req| crate::gateway::handle(shared.clone(), req, peer));
                 let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -323,6 +343,8 @@ pub struct Emulator {
     keep_containers: bool,
     /// Docker runtime: the task feeding runtime events into the engine (runs until aborted).
     runtime_events: Option<JoinHandle<()>>,
+    /// The task feeding health-check results into the engine (runs until aborted).
+    probe_results: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -355,6 +377,9 @@ impl Emulator {
     /// Docker runtime, removes this emulator's containers and networks (unless told to keep them).
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(data_plane) = self.shared.data_plane.get() {
+            data_plane.shutdown().await;
+        }
         if let Some(docker) = self.shared.docker.get() {
             if !self.keep_containers {
                 docker.remove_everything().await;
@@ -364,6 +389,7 @@ impl Emulator {
         if let Some(pump) = self.runtime_events {
             pump.abort();
         }
+        self.probe_results.abort();
         for t in self.tasks {
             let _ = t.await;
         }

@@ -2,6 +2,7 @@
 //! under `/_ecsim/`, the task metadata and credentials endpoints under `/v2`–`/v4`, and sends
 //! everything else through the protocol layer to the engine.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,32 +14,54 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use crate::shared::Shared;
+use crate::shared::{DataPlaneEffects, Shared};
 
 /// Largest request body accepted (10 MiB); larger ones get an AWS-shaped 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
 
 pub type Body = Full<Bytes>;
 
+/// What the gateway answers with: its own complete bodies, or a load balancer's streamed ones.
+pub type GatewayBody = ecsim_proxy::BoxBody;
+
+/// One request to the gateway port: a load balancer's when `Host` names one, else the APIs'.
 pub async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
-) -> Result<Response<Body>, std::convert::Infallible> {
+    peer: SocketAddr,
+) -> Result<Response<GatewayBody>, std::convert::Infallible> {
+    if let Some(data_plane) = shared.data_plane.get() {
+        let host = request
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        if let Some((name, port)) = host.map(ecsim_proxy::split_host)
+            && data_plane.serves_host(name)
+        {
+            return Ok(data_plane.handle_via_gateway(request, peer, port).await);
+        }
+    }
+    let response = handle_api(shared, request).await;
+    Ok(response.map(|b| b.map_err(|never| match never {}).boxed()))
+}
+
+async fn handle_api(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     if parts.uri.path().starts_with("/_ecsim/") || parts.uri.path() == "/_ecsim" {
         let body = match Limited::new(body, MAX_REQUEST_BODY_BYTES).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => {
-                return Ok(json_response(
+                return json_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     &serde_json::json!({"error": "request body too large"}),
-                ));
+                );
             }
         };
-        return Ok(crate::admin::handle(&shared, &parts, &body).await);
+        return crate::admin::handle(&shared, &parts, &body).await;
     }
     if let Some(response) = crate::metadata::handle(&shared, &parts).await {
-        return Ok(response);
+        return response;
     }
     let too_large = parts
         .headers
@@ -64,11 +87,11 @@ pub async fn handle(
             format!("Request body is larger than the {MAX_REQUEST_BODY_BYTES} bytes ecsim accepts"),
         )
         .with_status(413);
-        return Ok(to_response(encode_error(&context, &error, &request_id)));
+        return to_response(encode_error(&context, &error, &request_id));
     };
     let (response, commands) = dispatch(&shared, &parts, &body);
     shared.send_runtime_commands(commands).await;
-    Ok(to_response(response))
+    to_response(response)
 }
 
 /// Runs one API call; also returns the commands it queued for the external runtime.
@@ -91,7 +114,9 @@ fn dispatch(
             let result = engine.handle(now, d.service, d.operation, d.input, &d.caller);
             let deadline_after = engine.next_deadline();
             let commands = engine.take_runtime_commands();
+            let effects = DataPlaneEffects::take(&mut engine);
             drop(engine);
+            shared.apply_data_plane(effects);
             if deadline_after != deadline_before {
                 shared.wake.notify_one();
             }

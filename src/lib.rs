@@ -1,7 +1,7 @@
-//! ecsim: a local AWS container-stack emulator. One server speaks the real ECS, EC2 networking and
-//! STS APIs (ELBv2, CodeDeploy and CloudWatch are routed and answer `NotImplemented` until built)
-//! on one port, with a deterministic control plane that runs on the system clock or on a virtual
-//! clock.
+//! ecsim: a local AWS container-stack emulator. One server speaks the real ECS, ELBv2, EC2
+//! networking and STS APIs (CodeDeploy and CloudWatch are routed and answer `NotImplemented` until
+//! built) on one port, with a deterministic control plane that runs on the system clock or on a
+//! virtual clock, and real load balancer listeners on loopback.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +13,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! This crate is the IO edge: sockets, the live driver and the CLI. The control plane itself lives
+//! This crate is the IO edge: sockets, the live driver, the CLI, and the wiring of the load
+//! balancer data plane (`ecsim-proxy`). The control plane itself lives
 //! in `ecsim-control` and never touches IO or the OS clock.
 
 mod admin;
@@ -22,6 +23,7 @@ mod driver;
 mod emulator;
 mod gateway;
 mod metadata;
+mod metrics_store;
 mod shared;
 
 pub use ecsim_control::alarms::{AlarmSource, AlarmState};

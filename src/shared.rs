@@ -22,6 +22,30 @@ pub struct Shared {
     pub seed: u64,
     /// The Docker runtime, when tasks run as containers.
     pub docker: OnceLock<ecsim_docker::DockerRuntime>,
+    /// The load balancer data plane (listeners, forwarding, health probes).
+    pub data_plane: OnceLock<ecsim_proxy::DataPlane>,
+    /// Metrics ecsim emits itself, until CloudWatch stores them.
+    pub metrics: Arc<crate::metrics_store::RecentMetrics>,
+}
+
+/// What an engine call queued for the load balancer data plane.
+#[derive(Default)]
+pub struct DataPlaneEffects {
+    pub routes: Option<Arc<ecsim_elb::RoutingSnapshot>>,
+    pub probes: Vec<ecsim_elb::ProbeRequest>,
+    /// Metrics the engine computed (simulated traffic), for the metrics sink.
+    pub metrics: Vec<ecsim_core::MetricDatum>,
+}
+
+impl DataPlaneEffects {
+    /// Takes them from the engine (call with the engine locked, apply after unlocking).
+    pub fn take(engine: &mut Engine) -> Self {
+        Self {
+            routes: engine.take_routing_snapshot(),
+            probes: engine.take_probe_requests(),
+            metrics: engine.take_metrics(),
+        }
+    }
 }
 
 impl Shared {
@@ -39,6 +63,8 @@ impl Shared {
             wake: Notify::new(),
             seed,
             docker: OnceLock::new(),
+            data_plane: OnceLock::new(),
+            metrics: Arc::new(crate::metrics_store::RecentMetrics::default()),
         })
     }
 
@@ -69,12 +95,34 @@ impl Shared {
         }
     }
 
+    /// Publishes a new routing snapshot and starts the health probes the engine asked for. Never
+    /// blocks: probes run on their own tasks.
+    pub fn apply_data_plane(&self, effects: DataPlaneEffects) {
+        if !effects.metrics.is_empty() {
+            ecsim_core::MetricsSink::put(self.metrics.as_ref(), effects.metrics);
+        }
+        let Some(data_plane) = self.data_plane.get() else {
+            return;
+        };
+        if let Some(routes) = effects.routes {
+            data_plane.publish(routes);
+        }
+        for probe in effects.probes {
+            data_plane.probe(probe);
+        }
+    }
+
     /// Moves virtual time forward by `delta_ms`, running every controller deadline on the way in
     /// order. Does nothing on the system clock.
     pub fn advance_virtual(&self, delta_ms: u64) {
         if let Some(clock) = &self.virtual_clock {
             clock.advance_by(delta_ms);
-            self.engine.lock().advance_to(clock.now_ms());
+            let effects = {
+                let mut engine = self.engine.lock();
+                engine.advance_to(clock.now_ms());
+                DataPlaneEffects::take(&mut engine)
+            };
+            self.apply_data_plane(effects);
         }
     }
 }

@@ -42,6 +42,7 @@ pub struct Env {
     pub ecs: aws_sdk_ecs::Client,
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl Env {
@@ -108,6 +109,7 @@ fn clients_for(emulator: Emulator, access_key: &str) -> Env {
         ecs: client!(aws_sdk_ecs),
         sts: client!(aws_sdk_sts),
         ec2: client!(aws_sdk_ec2),
+        elb: client!(aws_sdk_elasticloadbalancingv2),
         emulator,
     }
 }

@@ -158,14 +158,31 @@ async fn unknown_services_and_malformed_auth() {
 async fn query_and_cbor_services_answer_in_their_envelopes() {
     let env = start(ClockMode::Virtual).await;
     let url = env.url();
-    // ELBv2 is routed but not built: awsQuery XML error naming the operation.
+    let elb_headers = [
+        ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+        (
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=00",
+        ),
+    ];
+    // An ELBv2 operation ecsim serves: the awsQuery result wrapper, then the metadata.
+    let (status, _, body) = post(
+        &url,
+        &elb_headers,
+        "Action=DescribeLoadBalancers&Version=2015-12-01",
+    )
+    .await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.starts_with("<DescribeLoadBalancersResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><DescribeLoadBalancersResult><LoadBalancers></LoadBalancers></DescribeLoadBalancersResult><ResponseMetadata>"),
+        "{text}"
+    );
+    // One it does not serve (trust stores): awsQuery XML error naming the operation.
     let (status, headers, body) = post(
         &url,
-        &[
-            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/elasticloadbalancing/aws4_request, SignedHeaders=host, Signature=00"),
-        ],
-        "Action=DescribeLoadBalancers&Version=2015-12-01",
+        &elb_headers,
+        "Action=DescribeTrustStores&Version=2015-12-01",
     )
     .await;
     let text = String::from_utf8_lossy(&body);
@@ -174,7 +191,7 @@ async fn query_and_cbor_services_answer_in_their_envelopes() {
     assert!(
         text.contains("<ErrorResponse")
             && text.contains("<Code>NotImplemented</Code>")
-            && text.contains("DescribeLoadBalancers"),
+            && text.contains("DescribeTrustStores"),
         "{text}"
     );
 

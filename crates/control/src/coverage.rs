@@ -60,8 +60,8 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
         });
     }
     for &op in ecsim_api::elbv2::Operation::ALL {
-        probe(ecsim_api::elbv2::SERVICE_ID, op.name(), &mut |_, _| {
-            ecsim_api::elbv2::probe_implemented(&mut NotYetBuilt, op)
+        probe(ecsim_api::elbv2::SERVICE_ID, op.name(), &mut |world, ctx| {
+            ecsim_api::elbv2::probe_implemented(&mut crate::elbv2::Elbv2Handler { world, ctx }, op)
         });
     }
     for &op in ecsim_api::codedeploy::Operation::ALL {

@@ -86,11 +86,12 @@ pub struct Engine {
     alarms: std::sync::Arc<dyn AlarmSource>,
     runtime: RuntimePort,
     now_ms: Millis,
+    routing: crate::elbv2::RoutingPublication,
+    traffic: crate::traffic::Traffic,
 }
 
 /// No service behaviour yet: every operation answers `NotImplemented` through the generated defaults.
 pub(crate) struct NotYetBuilt;
-impl ecsim_api::elbv2::Elbv2Api for NotYetBuilt {}
 impl ecsim_api::codedeploy::CodeDeployApi for NotYetBuilt {}
 impl ecsim_api::cloudwatch::CloudWatchApi for NotYetBuilt {}
 
@@ -108,6 +109,8 @@ impl Engine {
             alarms: std::sync::Arc::new(NoAlarms),
             runtime,
             now_ms,
+            routing: crate::elbv2::RoutingPublication::default(),
+            traffic: crate::traffic::Traffic::default(),
         }
     }
 
@@ -134,6 +137,53 @@ impl Engine {
         self.rng = Rng::seeded(self.config.seed);
         self.runtime.drain();
         self.runtime.submit(RuntimeCommand::Reset);
+        self.routing.invalidate();
+        self.traffic = crate::traffic::Traffic::default();
+    }
+
+    /// Starts a simulated traffic run at the engine's time; returns its id. The first batch goes
+    /// out now, then one every second of engine time until the run's duration is over.
+    pub fn start_traffic(&mut self, spec: crate::traffic::TrafficSpec) -> Result<String, String> {
+        spec.validate()?;
+        let routes = self.current_routes();
+        let known = routes
+            .load_balancers
+            .iter()
+            .any(|lb| lb.arn == spec.load_balancer || lb.dns_name.eq_ignore_ascii_case(&spec.load_balancer));
+        if !known {
+            return Err(format!(
+                "no load balancer with the ARN or DNS name '{}' has a listener",
+                spec.load_balancer
+            ));
+        }
+        let id = self.traffic.start(self.now_ms, spec);
+        self.timers
+            .schedule(self.now_ms, 0, TimerKind::Traffic { run: id.clone() });
+        Ok(id)
+    }
+
+    /// Stops a traffic run; false when there is no such run.
+    pub fn stop_traffic(&mut self, id: &str) -> bool {
+        self.traffic.stop(id)
+    }
+
+    /// Every traffic run with its counts so far.
+    pub fn traffic_runs(&self) -> &[crate::traffic::TrafficRun] {
+        self.traffic.runs()
+    }
+
+    /// Metrics ecsim computed itself (simulated traffic) for minutes that ended.
+    pub fn take_metrics(&mut self) -> Vec<ecsim_core::MetricDatum> {
+        self.traffic.take_metrics()
+    }
+
+    fn traffic_tick(&mut self, run: &str) {
+        let routes = self.current_routes();
+        if self.traffic.tick(run, self.now_ms, &routes) {
+            let at = self.now_ms + crate::traffic::TICK_MS;
+            self.timers
+                .schedule(at, 0, TimerKind::Traffic { run: run.to_string() });
+        }
     }
 
     /// Takes the commands queued for the external runtime, in issue order.
@@ -158,6 +208,39 @@ impl Engine {
             runtime: &mut self.runtime,
         };
         crate::ecs::lifecycle::on_runtime_event(world, &mut ctx, &event.key.task_id, event.kind);
+    }
+
+    /// Takes the health-check probes queued for the data plane, world by world.
+    pub fn take_probe_requests(&mut self) -> Vec<ecsim_elb::ProbeRequest> {
+        self.worlds
+            .iter_mut()
+            .flat_map(crate::elbv2::take_probe_requests)
+            .collect()
+    }
+
+    /// Applies a probe result from the data plane at `now_ms` (after catching controllers up);
+    /// results of stale probes or of targets that are gone are ignored.
+    pub fn observe_probe(&mut self, now_ms: Millis, result: ecsim_elb::ProbeResult) {
+        self.advance_to(now_ms);
+        let world_index = result.key.world;
+        let Some(world) = self.worlds.get_mut(world_index) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            timers: &mut self.timers,
+            world_index,
+            sim: &self.config.sim,
+            alarms: self.alarms.as_ref(),
+            runtime: &mut self.runtime,
+        };
+        crate::elbv2::on_probe_result(world, &mut ctx, result);
+    }
+
+    /// The worlds and the routing publication state, for `elbv2::snapshot`.
+    pub(crate) fn routing_parts(&mut self) -> (&mut [World], &mut crate::elbv2::RoutingPublication) {
+        (&mut self.worlds, &mut self.routing)
     }
 
     /// Every world, for read-only views (the emulator's task listing).
@@ -204,6 +287,10 @@ impl Engine {
     pub fn advance_to(&mut self, now_ms: Millis) {
         while let Some(timer) = self.timers.pop_due(now_ms) {
             self.now_ms = self.now_ms.max(timer.at_ms);
+            if let TimerKind::Traffic { run } = &timer.kind {
+                self.traffic_tick(run);
+                continue;
+            }
             let Some(world) = self.worlds.get_mut(timer.world) else {
                 continue;
             };
@@ -223,6 +310,8 @@ impl Engine {
                 TimerKind::ServiceCheck { cluster, service } => {
                     crate::ecs::service_loop::run(world, &mut ctx, &cluster, &service);
                 }
+                TimerKind::Elbv2(timer) => crate::elbv2::on_timer(world, &mut ctx, timer),
+                TimerKind::Traffic { .. } => {}
             }
         }
         self.now_ms = self.now_ms.max(now_ms);
@@ -316,7 +405,8 @@ impl Engine {
             }
             "elbv2" => {
                 let op = operation_of(ecsim_api::elbv2::Operation::from_name, service, operation)?;
-                ecsim_api::elbv2::dispatch(&mut NotYetBuilt, op, input)
+                let mut handler = crate::elbv2::Elbv2Handler { world, ctx: &mut ctx };
+                ecsim_api::elbv2::dispatch(&mut handler, op, input)
             }
             "codedeploy" => {
                 let op = operation_of(ecsim_api::codedeploy::Operation::from_name, service, operation)?;

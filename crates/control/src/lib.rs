@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod deploy;
 pub mod ec2;
 pub mod ecs;
+pub mod elbv2;
 pub mod engine;
 pub mod network;
 pub mod runtime;
@@ -17,6 +18,7 @@ pub mod sts;
 pub mod task_runtime;
 pub mod timers;
 pub mod topology;
+pub mod traffic;
 pub mod world;
 
 pub use engine::{Engine, EngineConfig};

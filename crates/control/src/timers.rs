@@ -13,6 +13,10 @@ pub enum TimerKind {
     TaskStep { task_id: String },
     /// Run the service controller of one service.
     ServiceCheck { cluster: String, service: String },
+    /// An ELBv2 deadline: load balancer activation, a target's health check, the end of draining.
+    Elbv2(crate::elbv2::Elbv2Timer),
+    /// One second of a simulated traffic run (not tied to a world: it routes through all).
+    Traffic { run: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

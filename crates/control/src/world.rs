@@ -4,6 +4,7 @@
 //! only the engine owns it.
 
 use crate::ecs::state::EcsState;
+use crate::elbv2::Elbv2State;
 use crate::network::Network;
 use crate::topology::TopologyConfig;
 
@@ -13,6 +14,7 @@ pub struct World {
     pub region: String,
     pub network: Network,
     pub ecs: EcsState,
+    pub elbv2: Elbv2State,
 }
 
 impl World {
@@ -22,6 +24,7 @@ impl World {
             region: region.to_string(),
             network: Network::default_for(region, topology),
             ecs: EcsState::default(),
+            elbv2: Elbv2State::default(),
         }
     }
 

@@ -15,6 +15,12 @@ pub mod snapshot;
 pub mod sticky;
 pub mod weights;
 
-pub use router::{RequestView, RouteDecision, route};
+#[cfg(test)]
+mod test_support;
+
+pub use conditions::{Cidr, parse_cidr, wildcard_match};
 pub use health::{ProbeKey, ProbeOutcome, ProbeRequest, ProbeResult};
+pub use matcher::CodeMatcher;
+pub use metrics::{MinuteAggregator, RequestOutcome, host_count_metrics};
+pub use router::{ForwardDecision, RequestView, RouteDecision, route};
 pub use snapshot::*;

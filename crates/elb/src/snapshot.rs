@@ -256,16 +256,12 @@ impl ForwardRoute {
 
 impl LoadBalancerRoutes {
     /// The listener a request to the gateway with `Host: <dns name>[:port]` reaches: the one on
-    /// `port` when given, else the port-80 listener, else the lowest port.
+    /// `port` when there is one, else the port-80 listener, else the lowest port. (A client that
+    /// names the gateway's own port in `Host`, as curl does, gets the default listener.)
     pub fn listener_for_port(&self, port: Option<u16>) -> Option<&ListenerRoutes> {
-        match port {
-            Some(p) => self.listeners.iter().find(|l| l.port == p),
-            None => self
-                .listeners
-                .iter()
-                .find(|l| l.port == 80)
-                .or_else(|| self.listeners.iter().min_by_key(|l| l.port)),
-        }
+        port.and_then(|p| self.listeners.iter().find(|l| l.port == p))
+            .or_else(|| self.listeners.iter().find(|l| l.port == 80))
+            .or_else(|| self.listeners.iter().min_by_key(|l| l.port))
     }
 }
 

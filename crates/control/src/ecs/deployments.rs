@@ -73,6 +73,7 @@ pub fn begin(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
         platform_version: primary.platform_version.clone(),
         platform_family: primary.platform_family.clone(),
         network_configuration: primary.network_configuration.clone(),
+        load_balancers: svc.load_balancers.clone(),
         created_at_ms: ctx.now_ms,
     };
     let sources: Vec<String> = svc.deployments[1..]
@@ -197,7 +198,9 @@ fn observe(
     let (mut primary_running, mut others_live) = (0i64, false);
     for t in cl.tasks_of_service(service).filter(|t| t.is_live()) {
         if t.deployment_id.as_deref() == Some(primary.id.as_str()) {
-            primary_running += i64::from(t.status == TaskStatus::Running);
+            // Behind a load balancer a task counts once its targets are healthy.
+            primary_running +=
+                i64::from(t.status == TaskStatus::Running && super::load_balancing::targets_healthy(t));
         } else {
             others_live = true;
         }

@@ -204,6 +204,8 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         launch,
         credentials_id,
         task_role_arn,
+        lb_targets: Vec::new(),
+        lb_health: None,
     };
     let mut task = task;
     if external && !awsvpc {
@@ -387,6 +389,11 @@ pub fn request_stop(
             let at = ctx.now_ms + ctx.sim.deprovisioning_ms;
             schedule(task, ctx, at);
         }
+        TaskStatus::Running if !task.lb_targets.is_empty() => {
+            // Deregistered first; the containers stop once the targets have drained.
+            task.status = TaskStatus::Deactivating;
+            task.next_step_at_ms = None;
+        }
         TaskStatus::Running => {
             task.status = TaskStatus::Deactivating;
             let at = ctx.now_ms + ctx.sim.deactivating_ms;
@@ -399,8 +406,22 @@ pub fn request_stop(
     }
     let service = task.service_name.clone();
     let cluster = task.cluster_name.clone();
+    let deregister = task.status == TaskStatus::Deactivating && task.next_step_at_ms.is_none();
+    if deregister && !super::load_balancing::begin_deregistration(world, ctx, task_id) {
+        continue_deactivating(world, ctx, task_id);
+    }
     if let Some(service) = service {
         super::service_loop::wake(world, ctx, &cluster, &service);
+    }
+}
+
+/// A DEACTIVATING task whose targets have drained goes on to stop its containers.
+pub fn continue_deactivating(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
+    if let Some(task) = world.ecs.task_mut(task_id)
+        && task.status == TaskStatus::Deactivating
+    {
+        let at = ctx.now_ms + ctx.sim.deactivating_ms;
+        schedule(task, ctx, at);
     }
 }
 
@@ -515,8 +536,14 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             reschedule_running(task, ctx);
             let owner = task.service_name.clone().zip(task.deployment_id.clone());
             let cluster = task.cluster_name.clone();
+            let container_checked = task.containers.iter().any(|c| c.has_health_check && c.essential);
+            if owner.is_some() {
+                super::load_balancing::register_task(world, ctx, task_id);
+            }
+            let behind_lb = world.ecs.task(task_id).is_some_and(|t| !t.lb_targets.is_empty());
             if let Some((service, deployment)) = owner
-                && !task.containers.iter().any(|c| c.has_health_check && c.essential)
+                && !container_checked
+                && !behind_lb
             {
                 super::service_loop::task_became_healthy(world, &cluster, &service, &deployment);
             }
@@ -801,6 +828,25 @@ pub fn task_health(task: &TaskRecord) -> api::HealthStatus {
         api::HealthStatus::Healthy
     } else {
         api::HealthStatus::Unknown
+    }
+}
+
+/// The task's `healthStatus` as DescribeTasks reports it: its essential containers' health,
+/// combined with its load balancer targets' health when it has targets (ecsim shows ELB health
+/// on the task so a test can see why a service replaces it).
+pub fn reported_health(task: &TaskRecord) -> api::HealthStatus {
+    let containers = task_health(task);
+    match task.lb_health {
+        None => containers,
+        Some(api::HealthStatus::Unhealthy) => api::HealthStatus::Unhealthy,
+        Some(_) if containers == api::HealthStatus::Unhealthy => api::HealthStatus::Unhealthy,
+        Some(api::HealthStatus::Healthy)
+            if containers == api::HealthStatus::Healthy
+                || !task.containers.iter().any(|c| c.has_health_check) =>
+        {
+            api::HealthStatus::Healthy
+        }
+        Some(_) => api::HealthStatus::Unknown,
     }
 }
 

@@ -3,7 +3,7 @@
 use ecsim_api::ecs as api;
 
 use super::common::ts;
-use super::lifecycle::{opt_ts, task_health};
+use super::lifecycle::{opt_ts, reported_health};
 use super::state::{ClusterRecord, DeploymentRecord, ServiceRecord, TaskRecord, TaskStatus};
 
 fn detail(name: &str, value: impl Into<String>) -> api::KeyValuePair {
@@ -138,7 +138,7 @@ pub fn render_task(
         enable_execute_command: Some(task.enable_execute_command),
         execution_stopped_at: opt_ts(task.execution_stopped_at_ms),
         group: Some(task.group.clone()),
-        health_status: Some(task_health(task)),
+        health_status: Some(reported_health(task)),
         last_status: Some(task.status.as_str().into()),
         launch_type: task.launch_type,
         memory: task.memory.clone(),
@@ -227,7 +227,7 @@ pub fn render_service(svc: &ServiceRecord, cluster: &ClusterRecord, include_tags
         service_arn: Some(svc.arn.clone()),
         service_name: Some(svc.name.clone()),
         cluster_arn: Some(svc.cluster_arn.clone()),
-        load_balancers: Some(Vec::new()),
+        load_balancers: Some(svc.load_balancers.clone()),
         service_registries: Some(Vec::new()),
         status: Some(svc.status.into()),
         desired_count: Some(svc.desired_count),

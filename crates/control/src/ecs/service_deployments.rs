@@ -107,7 +107,7 @@ fn render_revision(r: &ServiceRevisionRecord) -> api::ServiceRevision {
         launch_type: r.launch_type,
         platform_version: r.platform_version.clone(),
         platform_family: r.platform_family.clone(),
-        load_balancers: Some(Vec::new()),
+        load_balancers: Some(r.load_balancers.clone()),
         service_registries: Some(Vec::new()),
         network_configuration: r.network_configuration.clone(),
         created_at: Some(ts(r.created_at_ms)),

@@ -90,6 +90,8 @@ struct LiveTask {
     /// On a DRAINING container instance, or picked to move for AZ rebalancing: replaced first,
     /// then stopped within minimumHealthyPercent, like a task of an older deployment.
     leaving: bool,
+    /// No load balancer targets, or all of them healthy.
+    lb_healthy: bool,
 }
 
 /// Tasks of one service grouped for the controller.
@@ -122,6 +124,7 @@ fn census(world: &World, cluster: &str, service: &str) -> Census {
                 zone: t.placement.availability_zone.clone(),
                 created_ms: t.created_at_ms,
                 leaving: draining || t.moving,
+                lb_healthy: super::load_balancing::targets_healthy(t),
             });
         } else if t.status != TaskStatus::Stopped {
             c.stopping += 1;
@@ -178,6 +181,36 @@ pub fn run(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
             id,
             api::TaskStopCode::ServiceSchedulerInitiated,
             "Task failed container health checks".into(),
+        );
+    }
+    // Tasks that failed their target group's health checks after the grace period are replaced.
+    let failed_elb: Vec<(String, String)> = census(world, cluster, service)
+        .live
+        .iter()
+        .filter(|t| t.status == TaskStatus::Running)
+        .filter_map(|t| {
+            let task = world.ecs.clusters.get(cluster)?.tasks.get(&t.id)?;
+            super::load_balancing::failed_elb_health(world, task, ctx.now_ms).map(|tg| (t.id.clone(), tg))
+        })
+        .collect();
+    for (id, tg) in &failed_elb {
+        let deployment = world.ecs.task_mut(id).and_then(|t| t.deployment_id.clone());
+        if let Some(deployment) = deployment {
+            count_failed_task(world, cluster, service, &deployment);
+        }
+        lifecycle::request_stop(
+            world,
+            ctx,
+            id,
+            api::TaskStopCode::ServiceSchedulerInitiated,
+            format!("Task failed ELB health checks in (target-group {tg})"),
+        );
+        event(
+            world,
+            ctx,
+            cluster,
+            service,
+            format!("(service {service}) (task {id}) failed ELB health checks in (target-group {tg})."),
         );
     }
     let Some(svc) = service_mut(world, cluster, service) else {
@@ -293,7 +326,12 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
 
     // Drain older deployments and leaving tasks while enough tasks stay running.
     if !going.is_empty() {
-        let running_now = c.live.iter().filter(|t| t.status == TaskStatus::Running).count() as i64;
+        // Healthy tasks: running, and healthy in their target groups when behind a load balancer.
+        let running_now = c
+            .live
+            .iter()
+            .filter(|t| t.status == TaskStatus::Running && t.lb_healthy)
+            .count() as i64;
         let mut can_stop = running_now - lower;
         let mut chosen = Vec::new();
         // Tasks that never started cost nothing to stop.

@@ -87,18 +87,9 @@ fn new_deployment(
     }
 }
 
-fn reject_unsupported_integrations(
-    load_balancers: Option<&[api::LoadBalancer]>,
-    registries: Option<&[api::ServiceRegistry]>,
-) -> Result<(), AwsError> {
-    // ELBv2 and Cloud Map resources do not exist in ecsim yet, so any reference to one is a
-    // reference to a resource that does not exist — as AWS answers it.
-    if let Some(lb) = load_balancers.and_then(|l| l.first()) {
-        let arn = lb.target_group_arn.clone().unwrap_or_default();
-        return Err(invalid_parameter(format!(
-            "The target group with targetGroupArn {arn} does not exist."
-        )));
-    }
+fn reject_unsupported_integrations(registries: Option<&[api::ServiceRegistry]>) -> Result<(), AwsError> {
+    // Cloud Map resources do not exist in ecsim yet, so any reference to one is a reference to a
+    // resource that does not exist — as AWS answers it.
     if let Some(r) = registries.and_then(|r| r.first()) {
         let arn = r.registry_arn.clone().unwrap_or_default();
         return Err(invalid_parameter(format!(
@@ -161,13 +152,12 @@ pub fn create_service(
     };
     let tags = input.tags.clone().unwrap_or_default();
     validate_tags(&tags)?;
-    reject_unsupported_integrations(
-        input.load_balancers.as_deref(),
-        input.service_registries.as_deref(),
-    )?;
+    reject_unsupported_integrations(input.service_registries.as_deref())?;
     let definition = super::task_definitions::find(&h.world.ecs, td_ref)
         .cloned()
         .ok_or_else(|| invalid_parameter("TaskDefinition not found."))?;
+    let load_balancers = input.load_balancers.clone().unwrap_or_default();
+    super::load_balancing::validate_service_load_balancers(h.world, &definition.definition, &load_balancers)?;
     super::placement::compile_rules(
         definition
             .definition
@@ -258,6 +248,7 @@ pub fn create_service(
         steady_reported: false,
         check_pending: false,
         last_completed_revision_arn: None,
+        load_balancers,
     };
     let name = svc.name.clone();
     let cluster = active_cluster_mut(&mut h.world.ecs, Some(&cluster_name))?;
@@ -299,10 +290,16 @@ pub fn update_service(
             "Updating the deployment controller of a service is not supported by ecsim yet.",
         ));
     }
-    reject_unsupported_integrations(
-        input.load_balancers.as_deref(),
-        input.service_registries.as_deref(),
-    )?;
+    reject_unsupported_integrations(input.service_registries.as_deref())?;
+    if input
+        .load_balancers
+        .as_ref()
+        .is_some_and(|l| *l != svc.load_balancers)
+    {
+        return Err(invalid_parameter(
+            "ecsim cannot change the load balancers of an existing service yet; create a new service.",
+        ));
+    }
     let primary = svc.deployments.first().cloned();
     let new_definition = match input.task_definition.as_deref() {
         Some(r) => Some(
@@ -312,6 +309,9 @@ pub fn update_service(
         ),
         None => None,
     };
+    if let Some(d) = &new_definition {
+        super::load_balancing::validate_service_load_balancers(h.world, &d.definition, &svc.load_balancers)?;
+    }
     let network = input
         .network_configuration
         .clone()

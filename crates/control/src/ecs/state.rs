@@ -279,6 +279,21 @@ pub struct TaskRecord {
     /// The task role's credentials id on the credentials endpoint (tasks with a task role).
     pub credentials_id: Option<String>,
     pub task_role_arn: Option<String>,
+    /// Load balancer targets this task is registered as (service tasks behind target groups).
+    pub lb_targets: Vec<LbTarget>,
+    /// Health as the task's load balancers see it: HEALTHY once every target is healthy,
+    /// UNHEALTHY when one is unhealthy; `None` without targets.
+    pub lb_health: Option<api::HealthStatus>,
+}
+
+/// One target a task is registered as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbTarget {
+    pub target_group_arn: String,
+    pub id: String,
+    pub port: u16,
+    /// Deregistered and draining; the task stops once every target has drained.
+    pub draining: bool,
 }
 
 impl TaskRecord {
@@ -361,6 +376,8 @@ pub struct ServiceRecord {
     pub check_pending: bool,
     /// The revision of the last deployment that completed: where rollbacks go.
     pub last_completed_revision_arn: Option<String>,
+    /// The target groups its tasks register in (`loadBalancers`).
+    pub load_balancers: Vec<api::LoadBalancer>,
 }
 
 impl ServiceRecord {
@@ -386,6 +403,7 @@ pub struct ServiceRevisionRecord {
     pub platform_version: Option<String>,
     pub platform_family: Option<String>,
     pub network_configuration: Option<api::NetworkConfiguration>,
+    pub load_balancers: Vec<api::LoadBalancer>,
     pub created_at_ms: Millis,
 }
 
