@@ -160,7 +160,7 @@ impl Traffic {
         for _ in 0..spec.requests_per_second {
             self.send_one(index, &spec, now_ms, routes);
         }
-        let healthy = |group: &str| healthy_targets(routes, group);
+        let healthy = |group: &str| routes.healthy_targets(group);
         // Once no run will send again, the minute in progress is complete too.
         let any_active = self.runs.iter().any(|r| !r.finished(now_ms + TICK_MS));
         let flushed = if any_active {
@@ -258,17 +258,6 @@ fn is_error(n: u64, rate: f64) -> bool {
     )]
     let errors_after = |k: u64| (k as f64 * rate).floor() as u64;
     errors_after(n + 1) > errors_after(n)
-}
-
-fn healthy_targets(routes: &RoutingSnapshot, group: &str) -> u32 {
-    let n = routes
-        .target_groups
-        .iter()
-        .filter(|g| g.metric_dimension == group)
-        .flat_map(|g| &g.targets)
-        .filter(|t| t.health == ecsim_elb::RouteHealth::Healthy)
-        .count();
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 struct SimulatedRequest<'a> {

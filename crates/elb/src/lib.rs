@@ -6,6 +6,7 @@
 //! No sockets, no clock reads, no OS randomness: the proxy (real sockets) and the simulated
 //! traffic generator (virtual clock) both route through this crate, so they route identically.
 
+mod aggregator;
 pub mod conditions;
 pub mod health;
 pub mod matcher;

@@ -7,10 +7,13 @@
 //! [`host_count_metrics`] are published every minute, zeros included. Output order is
 //! deterministic: by minute, then metric name, then dimensions.
 
-use std::collections::{BTreeMap, BTreeSet};
+#[cfg(test)]
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use ecsim_core::{MetricDatum, Millis};
 
+pub use crate::aggregator::MinuteAggregator;
 use crate::snapshot::{RouteHealth, RoutingSnapshot};
 
 /// The namespace of Application Load Balancer metrics.
@@ -20,10 +23,11 @@ pub const NETWORK_NAMESPACE: &str = "AWS/NetworkELB";
 /// The aggregation period.
 pub const MINUTE_MS: Millis = 60_000;
 
-const LOAD_BALANCER: &str = "LoadBalancer";
-const TARGET_GROUP: &str = "TargetGroup";
-const AVAILABILITY_ZONE: &str = "AvailabilityZone";
+pub(crate) const LOAD_BALANCER: &str = "LoadBalancer";
+pub(crate) const TARGET_GROUP: &str = "TargetGroup";
+pub(crate) const AVAILABILITY_ZONE: &str = "AvailabilityZone";
 const COUNT: &str = "Count";
+#[cfg(test)]
 const SECONDS: &str = "Seconds";
 
 /// One answered request, as the metrics see it.
@@ -46,8 +50,9 @@ pub struct RequestOutcome<'a> {
     pub elb_error: bool,
 }
 
-type Dimensions = Vec<(String, String)>;
+pub(crate) type Dimensions = Vec<(String, String)>;
 
+#[cfg(test)]
 #[derive(Debug, Default)]
 struct MinuteBucket {
     /// (metric name, dimensions) → count.
@@ -58,14 +63,16 @@ struct MinuteBucket {
     group_requests: BTreeMap<(String, String), u64>,
 }
 
-/// Collects request outcomes into one-minute buckets.
+/// The straightforward aggregation, kept as the oracle the fast [`MinuteAggregator`] is tested
+/// against: every request expands into its dimension sets as it is recorded.
+#[cfg(test)]
 #[derive(Debug, Default)]
-pub struct MinuteAggregator {
+pub(crate) struct ReferenceAggregator {
     /// Minute start → bucket.
     buckets: BTreeMap<Millis, MinuteBucket>,
 }
 
-fn dims(pairs: &[(&str, &str)]) -> Dimensions {
+pub(crate) fn dims(pairs: &[(&str, &str)]) -> Dimensions {
     pairs
         .iter()
         .map(|&(name, value)| (name.to_string(), value.to_string()))
@@ -77,7 +84,7 @@ pub fn minute_start(at_ms: Millis) -> Millis {
     at_ms - at_ms % MINUTE_MS
 }
 
-fn status_class_metric(status: u16, from_target: bool) -> Option<&'static str> {
+pub(crate) fn status_class_metric(status: u16, from_target: bool) -> Option<&'static str> {
     let name = match (status / 100, from_target) {
         (2, true) => "HTTPCode_Target_2XX_Count",
         (3, true) => "HTTPCode_Target_3XX_Count",
@@ -91,7 +98,7 @@ fn status_class_metric(status: u16, from_target: bool) -> Option<&'static str> {
     Some(name)
 }
 
-fn elb_code_metric(status: u16) -> Option<&'static str> {
+pub(crate) fn elb_code_metric(status: u16) -> Option<&'static str> {
     let name = match status {
         500 => "HTTPCode_ELB_500_Count",
         502 => "HTTPCode_ELB_502_Count",
@@ -102,7 +109,7 @@ fn elb_code_metric(status: u16) -> Option<&'static str> {
     Some(name)
 }
 
-fn datum(
+pub(crate) fn datum(
     metric_name: &str,
     dimensions: Dimensions,
     timestamp_ms: Millis,
@@ -141,7 +148,8 @@ fn sort_data(data: &mut [MetricDatum]) {
     });
 }
 
-impl MinuteAggregator {
+#[cfg(test)]
+impl ReferenceAggregator {
     /// Counts `outcome` in the minute `at_ms` falls in.
     pub fn record(&mut self, at_ms: Millis, outcome: &RequestOutcome<'_>) {
         let bucket = self.buckets.entry(minute_start(at_ms)).or_default();
@@ -220,11 +228,6 @@ impl MinuteAggregator {
     /// The metric data of every minute recorded so far, ended or not (at shutdown).
     pub fn flush_all(&mut self, healthy_targets_in_group: &dyn Fn(&str) -> u32) -> Vec<MetricDatum> {
         Self::emit(std::mem::take(&mut self.buckets), healthy_targets_in_group)
-    }
-
-    /// Whether nothing is waiting to be flushed.
-    pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
     }
 
     fn emit(

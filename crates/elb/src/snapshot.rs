@@ -273,6 +273,19 @@ impl RoutingSnapshot {
             .find(|lb| lb.dns_name.eq_ignore_ascii_case(host))
     }
 
+    /// Healthy targets of the group whose `TargetGroup` metric dimension is `dimension` (the
+    /// divisor of `RequestCountPerTarget`).
+    pub fn healthy_targets(&self, dimension: &str) -> u32 {
+        let n = self
+            .target_groups
+            .iter()
+            .filter(|g| g.metric_dimension == dimension)
+            .flat_map(|g| &g.targets)
+            .filter(|t| t.health == RouteHealth::Healthy)
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     /// The listener with this ARN and its load balancer.
     pub fn listener(&self, arn: &str) -> Option<(&LoadBalancerRoutes, &ListenerRoutes)> {
         self.load_balancers

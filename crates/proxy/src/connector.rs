@@ -1,16 +1,13 @@
-//! Connections to targets: plain TCP, or TLS without certificate verification for `https`
-//! URIs, and only ever to loopback addresses. Serves the pooled forwarding client and the
-//! one-shot health-check probes alike.
+//! Connections to targets: plain TCP, or TLS without certificate verification for HTTPS target
+//! groups, and only ever to loopback addresses. Serves the forwarding pool and the one-shot
+//! health-check probes alike.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
@@ -56,46 +53,10 @@ impl TargetConnector {
     }
 }
 
-fn address_of(uri: &Uri) -> io::Result<(SocketAddr, bool)> {
-    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
-    let authority = uri
-        .authority()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "URI without authority"))?;
-    let address = authority
-        .as_str()
-        .parse::<SocketAddr>()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "target is not an IP:port"))?;
-    Ok((address, https))
-}
-
-impl tower_service::Service<Uri> for TargetConnector {
-    type Response = TargetStream;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<TargetStream>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let connector = self.clone();
-        Box::pin(async move {
-            let (address, https) = address_of(&uri)?;
-            connector.connect(address, https).await
-        })
-    }
-}
-
 /// A connection to a target.
 pub(crate) enum TargetStream {
     Plain(TokioIo<TcpStream>),
     Tls(Box<TokioIo<TlsStream<TcpStream>>>),
-}
-
-impl Connection for TargetStream {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
 }
 
 impl hyper::rt::Read for TargetStream {
@@ -163,10 +124,5 @@ mod tests {
             .connect(SocketAddr::from(([192, 0, 2, 1], 80)), false)
             .await;
         assert!(matches!(result, Err(e) if e.kind() == io::ErrorKind::PermissionDenied));
-        assert!(address_of(&Uri::from_static("http://example.com/")).is_err());
-        assert_eq!(
-            address_of(&Uri::from_static("https://127.0.0.1:8443/x")).ok(),
-            Some((SocketAddr::from(([127, 0, 0, 1], 8443)), true))
-        );
     }
 }
