@@ -196,6 +196,9 @@ async fn accept_loop(
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
+            // A stop sent before a connection arrived wins, so a connection made after `publish`
+            // returned is left in the backlog for the listener that takes the socket over.
+            biased;
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
