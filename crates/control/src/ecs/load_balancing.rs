@@ -141,20 +141,7 @@ fn reported_host_ports<'t>(
 ) -> impl Iterator<Item = (u16, u16)> + 't {
     c.port_mappings.iter().filter_map(move |pm| {
         let container_port = u16::try_from(pm.container_port?).ok()?;
-        let published = c
-            .runtime
-            .as_ref()
-            .and_then(|r| r.bindings.iter().find(|b| b.container_port == container_port))
-            .map(|b| b.host_port);
-        let host = match pm
-            .host_port
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0)
-        {
-            Some(p) => p,
-            None if task.network_mode == api::NetworkMode::Bridge => published.unwrap_or(container_port),
-            None => container_port,
-        };
+        let host = u16::try_from(c.reported_host_port(task.network_mode, pm)?).ok()?;
         Some((container_port, host))
     })
 }
@@ -333,7 +320,7 @@ pub fn register_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                      (reason {}).",
                     e.message
                 );
-                service_event(world, ctx, &cluster, &service_name, message);
+                super::service_loop::event(world, ctx, &cluster, &service_name, message);
             }
         }
     }
@@ -345,7 +332,7 @@ pub fn register_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
             "(service {service_name}) registered 1 targets in (target-group {})",
             t.target_group_arn
         );
-        service_event(world, ctx, &cluster, &service_name, message);
+        super::service_loop::event(world, ctx, &cluster, &service_name, message);
     }
     if let Some(task) = world.ecs.task_mut(task_id) {
         task.lb_targets = registered;
@@ -419,7 +406,7 @@ pub fn begin_deregistration(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str)
     }
     if let Some(service) = &service {
         let message = format!("(service {service}) has begun draining connections on 1 tasks.");
-        service_event(world, ctx, &cluster, service, message);
+        super::service_loop::event(world, ctx, &cluster, service, message);
     }
     for t in &targets {
         // A target removed at once (no delay, or a group no load balancer uses) has already been
@@ -430,7 +417,7 @@ pub fn begin_deregistration(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str)
                 "(service {service}) deregistered 1 targets in (target-group {})",
                 t.target_group_arn
             );
-            service_event(world, ctx, &cluster, service, message);
+            super::service_loop::event(world, ctx, &cluster, service, message);
         }
         if elb::health(world, &t.target_group_arn, &t.id, t.port).is_none() {
             // Gone without a word (the group itself was deleted): forget it here.
@@ -513,13 +500,6 @@ fn task_of_target(world: &World, tg: &str, id: &str, port: u16) -> Option<String
             })
             .map(|t| t.id.clone())
     })
-}
-
-fn service_event(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, message: String) {
-    let id = ctx.rng.uuid();
-    if let Some(svc) = world.ecs.service_mut(cluster, service) {
-        svc.push_event(id, ctx.now_ms, message);
-    }
 }
 
 /// A target's health as the ECS side needs it.

@@ -59,18 +59,7 @@ fn network_bindings(
         .iter()
         .filter_map(|pm| {
             let container_port = pm.container_port?;
-            // A dynamic host port (bridge mode, hostPort 0) is the port the runtime published.
-            let published = c.runtime.as_ref().and_then(|r| {
-                r.bindings
-                    .iter()
-                    .find(|b| i32::from(b.container_port) == container_port)
-                    .map(|b| i32::from(b.host_port))
-            });
-            let host_port = match pm.host_port.filter(|p| *p != 0) {
-                Some(p) => p,
-                None if task.network_mode == api::NetworkMode::Bridge => published.unwrap_or(container_port),
-                None => container_port,
-            };
+            let host_port = c.reported_host_port(task.network_mode, pm)?;
             Some(api::NetworkBinding {
                 bind_ip: Some("0.0.0.0".into()),
                 container_port: Some(container_port),

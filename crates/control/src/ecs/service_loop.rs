@@ -142,7 +142,8 @@ fn task_is_unhealthy(world: &World, cluster: &str, task_id: &str) -> bool {
         .is_some_and(|t| lifecycle::task_health(t) == api::HealthStatus::Unhealthy)
 }
 
-fn event(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, message: String) {
+/// Adds a service event with an id from the seeded RNG.
+pub(crate) fn event(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, message: String) {
     let id = ctx.rng.uuid();
     if let Some(svc) = world.ecs.service_mut(cluster, service) {
         svc.push_event(id, ctx.now_ms, message);

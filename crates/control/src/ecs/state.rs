@@ -209,6 +209,24 @@ impl ContainerRecord {
     pub fn reported_runtime_id(&self) -> &str {
         self.runtime.as_ref().map_or(&self.runtime_id, |r| &r.runtime_id)
     }
+
+    /// The host port the API reports for a port mapping of this container: the mapping's own
+    /// `hostPort`, else (bridge mode, dynamic) the port the runtime published, else the container
+    /// port. `None` for a mapping without a container port.
+    pub fn reported_host_port(&self, network_mode: api::NetworkMode, pm: &api::PortMapping) -> Option<i32> {
+        let container_port = pm.container_port?;
+        let published = self.runtime.as_ref().and_then(|r| {
+            r.bindings
+                .iter()
+                .find(|b| i32::from(b.container_port) == container_port)
+                .map(|b| i32::from(b.host_port))
+        });
+        Some(match pm.host_port.filter(|p| *p != 0) {
+            Some(p) => p,
+            None if network_mode == api::NetworkMode::Bridge => published.unwrap_or(container_port),
+            None => container_port,
+        })
+    }
 }
 
 /// What an external runtime reported about a started container.

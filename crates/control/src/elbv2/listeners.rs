@@ -260,15 +260,9 @@ pub fn modify(
     ctx: &mut Ctx<'_>,
     input: api::ModifyListenerInput,
 ) -> R<api::ModifyListenerOutput> {
-    let listener = world
+    let (listener, lb) = world
         .elbv2
-        .listeners
-        .get(&input.listener_arn)
-        .ok_or_else(|| listener_not_found(&input.listener_arn))?;
-    let lb = world
-        .elbv2
-        .load_balancers
-        .get(&listener.load_balancer_arn)
+        .listener_with_load_balancer(&input.listener_arn)
         .ok_or_else(|| listener_not_found(&input.listener_arn))?;
     let protocol = input.protocol.unwrap_or(listener.protocol);
     check_protocol(lb, protocol)?;

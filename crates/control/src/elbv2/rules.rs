@@ -74,15 +74,9 @@ fn parse_action(world: &World, listener: &ListenerRecord, actions: Vec<api::Acti
 }
 
 pub fn create(world: &mut World, ctx: &mut Ctx<'_>, input: api::CreateRuleInput) -> R<api::CreateRuleOutput> {
-    let listener = world
+    let (listener, lb) = world
         .elbv2
-        .listeners
-        .get(&input.listener_arn)
-        .ok_or_else(|| listener_not_found(&input.listener_arn))?;
-    let lb = world
-        .elbv2
-        .load_balancers
-        .get(&listener.load_balancer_arn)
+        .listener_with_load_balancer(&input.listener_arn)
         .ok_or_else(|| listener_not_found(&input.listener_arn))?;
     if lb.kind != LoadBalancerKind::Application {
         return Err(validation(

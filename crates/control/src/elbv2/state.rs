@@ -40,6 +40,15 @@ impl Elbv2State {
         self.next_seq
     }
 
+    /// A listener and the load balancer it belongs to.
+    pub fn listener_with_load_balancer(
+        &self,
+        listener_arn: &str,
+    ) -> Option<(&ListenerRecord, &LoadBalancerRecord)> {
+        let listener = self.listeners.get(listener_arn)?;
+        Some((listener, self.load_balancers.get(&listener.load_balancer_arn)?))
+    }
+
     /// The load balancer a listener belongs to.
     pub fn listener_load_balancer(&self, listener_arn: &str) -> Option<&LoadBalancerRecord> {
         self.listeners
