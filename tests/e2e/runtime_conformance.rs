@@ -140,6 +140,20 @@ fn app(env: &[(&str, &str)]) -> aws_sdk_ecs::types::builders::ContainerDefinitio
     c
 }
 
+/// The test app checking its own `/health` endpoint, as often as ECS allows.
+fn http_health_check() -> HealthCheck {
+    HealthCheck::builder()
+        .command("CMD")
+        .command("/ecsim-testapp")
+        .command("check")
+        .command("http://127.0.0.1:8080/health")
+        .interval(5)
+        .timeout(2)
+        .retries(1)
+        .build()
+        .expect("health check")
+}
+
 fn status(t: &Task) -> &str {
     t.last_status().unwrap_or_default()
 }
@@ -148,12 +162,19 @@ async fn runs_and_stops_cleanly(backend: Backend) {
     let Some(h) = Harness::new(backend, "runs_and_stops_cleanly").await else {
         return;
     };
-    let arn = h.run("clean", app(&[]).build(), None).await;
+    let arn = h
+        .run("clean", app(&[]).health_check(http_health_check()).build(), None)
+        .await;
     let running = h.wait(&arn, 30, |t| status(t) == "RUNNING").await;
     let c = &running.containers()[0];
     assert_eq!(c.last_status(), Some("RUNNING"));
     assert!(c.runtime_id().is_some_and(|id| !id.is_empty()));
     assert!(running.started_at().is_some());
+    // RUNNING means the container started, not that the process inside has installed its
+    // SIGTERM handler; a SIGTERM before that is dropped by PID 1 (on ECS too) and ends in
+    // SIGKILL. A passing health check proves the app is serving, so its handler is in place.
+    h.wait(&arn, 30, |t| t.health_status() == Some(&HealthStatus::Healthy))
+        .await;
     h.env
         .ecs
         .stop_task()
@@ -265,18 +286,7 @@ async fn health_checks_drive_health_status(backend: Backend) {
     let Some(h) = Harness::new(backend, "health_checks_drive_health").await else {
         return;
     };
-    let check = |_: ()| {
-        HealthCheck::builder()
-            .command("CMD")
-            .command("/ecsim-testapp")
-            .command("check")
-            .command("http://127.0.0.1:8080/health")
-            .interval(5)
-            .timeout(2)
-            .retries(1)
-            .build()
-            .expect("health check")
-    };
+    let check = |_: ()| http_health_check();
     let good = h
         .run("good", app(&[]).health_check(check(())).build(), None)
         .await;
