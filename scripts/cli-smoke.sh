@@ -131,8 +131,37 @@ aws ec2 describe-subnets --filters Name=default-for-az,Values=true >"$out"
 if aws ecs describe-services --cluster nope --services web >"$out" 2>"$err"; then fail "missing cluster succeeded"; fi
 grep -q ClusterNotFoundException "$err" || fail "ClusterNotFoundException expected: $(cat "$err")"
 
-if aws cloudwatch describe-alarms >"$out" 2>"$err"; then fail "unbuilt CloudWatch succeeded"; fi
-grep -q NotImplemented "$err" || fail "NotImplemented expected: $(cat "$err")"
+# CloudWatch: the CLI speaks awsJson 1.0 to it (the Rust SDK in tests/ speaks CBOR).
+now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+aws cloudwatch put-metric-data --namespace Smoke --metric-name Errors --dimensions Service=web \
+  --value 3 --timestamp "$now" || fail "put-metric-data"
+aws cloudwatch put-metric-data --namespace Smoke --metric-name Errors --dimensions Service=web \
+  --value 4 --timestamp "$now" || fail "put-metric-data"
+aws cloudwatch get-metric-statistics --namespace Smoke --metric-name Errors --dimensions Name=Service,Value=web \
+  --start-time "$(date -u -d '-5 min' +%Y-%m-%dT%H:%M:%SZ)" --end-time "$(date -u -d '+5 min' +%Y-%m-%dT%H:%M:%SZ)" \
+  --period 600 --statistics Sum SampleCount >"$out"
+[ "$(json "$out" "sum(p['Sum'] for p in d['Datapoints'])")" = 7.0 ] || fail "get-metric-statistics: $(cat "$out")"
+aws cloudwatch list-metrics --namespace Smoke >"$out"
+[ "$(json "$out" "d['Metrics'][0]['MetricName']")" = Errors ] || fail "list-metrics: $(cat "$out")"
+aws cloudwatch put-metric-alarm --alarm-name smoke-errors --namespace Smoke --metric-name Errors \
+  --dimensions Name=Service,Value=web --statistic Sum --period 60 --evaluation-periods 1 --threshold 1 \
+  --comparison-operator GreaterThanThreshold || fail "put-metric-alarm"
+aws cloudwatch wait alarm-exists --alarm-names smoke-errors || fail "alarm-exists"
+aws cloudwatch set-alarm-state --alarm-name smoke-errors --state-value ALARM --state-reason drill || fail "set-alarm-state"
+aws cloudwatch describe-alarms --alarm-names smoke-errors >"$out"
+[ "$(json "$out" "d['MetricAlarms'][0]['StateValue']")" = ALARM ] || fail "describe-alarms: $(cat "$out")"
+aws cloudwatch describe-alarm-history --alarm-name smoke-errors --history-item-type StateUpdate >"$out"
+json "$out" "d['AlarmHistoryItems'][0]['HistorySummary']" | grep -q "to ALARM" || fail "describe-alarm-history: $(cat "$out")"
+if aws cloudwatch set-alarm-state --alarm-name nope --state-value OK --state-reason x >"$out" 2>"$err"; then
+  fail "missing alarm succeeded"
+fi
+grep -q ResourceNotFound "$err" || fail "ResourceNotFound expected: $(cat "$err")"
+if aws cloudwatch put-metric-data --namespace AWS/ECS --metric-name X --value 1 >"$out" 2>"$err"; then
+  fail "reserved namespace accepted"
+fi
+grep -q InvalidParameterValue "$err" || fail "InvalidParameterValue expected: $(cat "$err")"
+aws cloudwatch delete-alarms --alarm-names smoke-errors || fail "delete-alarms"
+passed=$((passed + 9))
 
 kill -INT "$PID"
 wait "$PID" || fail "ecsim did not shut down cleanly on SIGINT"

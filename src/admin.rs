@@ -1,6 +1,7 @@
-//! The emulator API under `/_ecsim/` (JSON): health, reset, the task address listing, the real
-//! address of every load balancer listener, and the metrics ecsim emitted.
-//! Documented in the README.
+//! The emulator API under `/_ecsim/` (JSON): health, reset, state export, the task address
+//! listing, the real address of every load balancer listener, the metrics ecsim emitted,
+//! simulated traffic, and (in their own files) the clock and faults.
+//! Documented in `docs/emulator-api.md`.
 
 use bytes::Bytes;
 use hyper::{Method, Response, StatusCode};
@@ -9,10 +10,44 @@ use serde_json::json;
 use crate::gateway::{Body, json_response};
 use crate::shared::{DataPlaneEffects, Shared};
 
+// The clock endpoints (`/_ecsim/clock…`) live in their own file.
+#[path = "admin_clock.rs"]
+mod clock;
+
+// The fault API (`/_ecsim/faults…`) lives in its own file too.
+#[path = "admin_faults.rs"]
+mod faults;
+
+/// The world as its APIs describe it, after catching the engine up to the clock.
+async fn state(shared: &Shared) -> Response<Body> {
+    let (snapshot, commands, effects) = {
+        let mut engine = shared.engine.lock();
+        shared.store_pending_metrics(&mut engine);
+        engine.advance_to(shared.clock.now_ms());
+        (
+            engine.export_state(),
+            engine.take_runtime_commands(),
+            DataPlaneEffects::take(&mut engine),
+        )
+    };
+    shared.apply_data_plane(effects);
+    shared.send_runtime_commands(commands).await;
+    match snapshot {
+        Ok(snapshot) => json_response(StatusCode::OK, &snapshot),
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({ "error": e.code, "message": e.message }),
+        ),
+    }
+}
+
 pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts, body: &Bytes) -> Response<Body> {
     match (&parts.method, parts.uri.path()) {
+        (_, path) if clock::owns(path) => clock::handle(shared, parts, body).await,
+        (_, path) if faults::owns(path) => faults::handle(shared, parts, body).await,
         (&Method::GET, "/_ecsim/health") => json_response(StatusCode::OK, &health(shared)),
         (&Method::GET, "/_ecsim/tasks") => json_response(StatusCode::OK, &tasks(shared)),
+        (&Method::GET, "/_ecsim/state") => state(shared).await,
         (&Method::GET, "/_ecsim/listeners") => json_response(StatusCode::OK, &listeners(shared)),
         (&Method::GET, "/_ecsim/metrics") => {
             let query = parts.uri.query().unwrap_or_default();
@@ -57,15 +92,15 @@ pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts, body: 
         }
         (
             _,
-            "/_ecsim/health" | "/_ecsim/reset" | "/_ecsim/tasks" | "/_ecsim/listeners" | "/_ecsim/metrics"
-            | "/_ecsim/traffic",
+            "/_ecsim/health" | "/_ecsim/reset" | "/_ecsim/state" | "/_ecsim/tasks" | "/_ecsim/listeners"
+            | "/_ecsim/metrics" | "/_ecsim/traffic",
         ) => json_response(
             StatusCode::METHOD_NOT_ALLOWED,
             &json!({ "error": format!("{} is not allowed on {}", parts.method, parts.uri.path()) }),
         ),
         (_, path) => json_response(
             StatusCode::NOT_FOUND,
-            &json!({ "error": format!("no emulator endpoint at {path}"), "endpoints": ["GET /_ecsim/health", "GET /_ecsim/tasks", "GET /_ecsim/listeners", "GET /_ecsim/metrics", "POST /_ecsim/traffic", "GET /_ecsim/traffic", "DELETE /_ecsim/traffic/{id}", "POST /_ecsim/reset"] }),
+            &json!({ "error": format!("no emulator endpoint at {path}"), "endpoints": ["GET /_ecsim/health", "GET /_ecsim/state", "GET /_ecsim/tasks", "GET /_ecsim/listeners", "GET /_ecsim/metrics", "POST /_ecsim/traffic", "GET /_ecsim/traffic", "DELETE /_ecsim/traffic/{id}", "POST /_ecsim/reset"], "clockEndpoints": clock::ENDPOINTS, "faultEndpoints": faults::ENDPOINTS }),
         ),
     }
 }

@@ -9,7 +9,8 @@ use ecsim_control::alarms::AlarmSource;
 use ecsim_control::runtime::SimTimings;
 use ecsim_control::topology::TopologyConfig;
 use ecsim_control::{Engine, EngineConfig};
-use ecsim_core::{Clock, SystemClock, VirtualClock};
+use ecsim_core::VirtualClock;
+use ecsim_core::clock::LiveClock;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -17,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::shared::Shared;
+use crate::shared::{ClockHandles, Shared};
 
 /// Where the control plane takes its time from.
 /// Health-check results waiting for the engine, at most.
@@ -85,6 +86,10 @@ pub enum StartError {
     Topology(#[from] ecsim_control::topology::TopologyError),
     #[error("the Docker runtime runs on the system clock only")]
     DockerNeedsSystemClock,
+    #[error("invalid time scale: {0}")]
+    TimeScale(#[from] ecsim_core::clock::InvalidTimeScale),
+    #[error("a time scale applies to the system clock only (virtual time moves only when advanced)")]
+    TimeScaleNeedsSystemClock,
     #[error("cannot start the Docker runtime: {0}")]
     Docker(#[from] ecsim_docker::DockerError),
 }
@@ -95,6 +100,7 @@ pub struct EmulatorBuilder {
     listen: SocketAddr,
     seed: u64,
     clock: ClockMode,
+    time_scale: f64,
     runtime: Runtime,
     default_account_id: String,
     default_region: String,
@@ -109,6 +115,7 @@ impl Default for EmulatorBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 0,
             clock: ClockMode::System,
+            time_scale: 1.0,
             runtime: Runtime::Simulated,
             default_account_id: "000000000000".into(),
             default_region: "us-east-1".into(),
@@ -131,6 +138,14 @@ impl EmulatorBuilder {
     }
     pub fn clock(mut self, mode: ClockMode) -> Self {
         self.clock = mode;
+        self
+    }
+    /// Speed of the system clock: control-plane durations (health-check intervals, bake times,
+    /// alarm periods, deregistration delays, simulated task steps) pass `scale` times faster than
+    /// real time. Must be finite and greater than 0; values other than 1 need
+    /// [`ClockMode::System`]. Default 1.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = scale;
         self
     }
     pub fn runtime(mut self, runtime: Runtime) -> Self {
@@ -164,12 +179,13 @@ impl EmulatorBuilder {
     /// Binds the listener and starts serving. Returns once the port accepts connections.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.topology.validate()?;
-        let (clock, virtual_clock): (Arc<dyn Clock>, Option<VirtualClock>) = match self.clock {
-            ClockMode::System => (Arc::new(SystemClock), None),
-            ClockMode::Virtual => {
-                let v = VirtualClock::default();
-                (Arc::new(v.clone()), Some(v))
+        let clock = match self.clock {
+            ClockMode::System => ClockHandles::live(LiveClock::new(self.time_scale)?),
+            ClockMode::Virtual if self.time_scale != 1.0 => {
+                ecsim_core::clock::check_time_scale(self.time_scale)?;
+                return Err(StartError::TimeScaleNeedsSystemClock);
             }
+            ClockMode::Virtual => ClockHandles::virtual_time(VirtualClock::default()),
         };
         let docker_options = match &self.runtime {
             Runtime::Docker(options) if self.clock == ClockMode::System => Some(options.clone()),
@@ -204,11 +220,11 @@ impl EmulatorBuilder {
                 ecsim_control::task_runtime::RuntimeKind::Simulated
             },
         };
-        let mut engine = Engine::new(config, clock.now_ms());
+        let mut engine = Engine::new(config, clock.clock.now_ms());
         if let Some(alarms) = self.alarms {
             engine.set_alarm_source(alarms);
         }
-        let shared = Shared::new(engine, clock, virtual_clock, self.seed);
+        let shared = Shared::new(engine, clock, self.seed);
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -286,6 +302,12 @@ impl EmulatorBuilder {
         let probe_results = tokio::spawn(crate::driver::run_probe_results(shared.clone(), probe_rx));
         if self.clock == ClockMode::System {
             tasks.push(tokio::spawn(crate::driver::run(
+                shared.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        if shared.docker.get().is_some() {
+            tasks.push(tokio::spawn(crate::utilization::run(
                 shared.clone(),
                 shutdown_rx.clone(),
             )));
@@ -419,6 +441,42 @@ impl EmulatorClock {
 
     pub fn is_virtual(&self) -> bool {
         self.shared.clock.is_virtual()
+    }
+
+    /// Control-plane milliseconds per real millisecond (1 unless sped up; 1 on virtual time).
+    pub fn time_scale(&self) -> f64 {
+        self.shared.clock.time_scale()
+    }
+
+    /// Whether a live clock is paused.
+    pub fn is_paused(&self) -> bool {
+        self.shared.clock.is_paused()
+    }
+
+    /// Stops live time (controllers wait; real containers keep running). Returns false on the
+    /// virtual clock or when already paused.
+    pub fn pause(&self) -> bool {
+        let paused = self.shared.live_clock.as_ref().is_some_and(LiveClock::pause);
+        self.shared.wake.notify_one();
+        paused
+    }
+
+    /// Lets live time run again from where it was paused. Returns false on the virtual clock or
+    /// when not paused.
+    pub fn resume(&self) -> bool {
+        let resumed = self.shared.live_clock.as_ref().is_some_and(LiveClock::resume);
+        self.shared.wake.notify_one();
+        resumed
+    }
+
+    /// Changes the speed of the live clock (see [`EmulatorBuilder::time_scale`]).
+    pub fn set_time_scale(&self, scale: f64) -> Result<(), StartError> {
+        let Some(live) = &self.shared.live_clock else {
+            return Err(StartError::TimeScaleNeedsSystemClock);
+        };
+        live.set_scale(scale)?;
+        self.shared.wake.notify_one();
+        Ok(())
     }
 
     /// Moves virtual time forward, running every controller deadline on the way in order.

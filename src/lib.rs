@@ -25,6 +25,7 @@ mod gateway;
 mod metadata;
 mod metrics_store;
 mod shared;
+mod utilization;
 
 pub use ecsim_control::alarms::{AlarmSource, AlarmState};
 pub use ecsim_docker::Leftovers;

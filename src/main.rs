@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the emulator until Ctrl-C. Point SDKs and the AWS CLI at it with AWS_ENDPOINT_URL.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print the table of implemented operations (docs/coverage.md), write it, or check it.
     Coverage {
         /// Write the table to this file instead of printing it.
@@ -74,12 +74,31 @@ struct ServeArgs {
     /// What to do with containers a previous run (same instance name) left: `remove` or `keep`.
     #[arg(long, env = "ECSIM_LEFTOVERS", default_value = "remove", value_parser = ["remove", "keep"])]
     leftovers: String,
+    /// Control-plane clock: `system` (real time, optionally sped up with --time-scale) or
+    /// `virtual` (simulation: time moves only through POST /_ecsim/clock/advance; tasks are
+    /// simulated).
+    #[arg(long, env = "ECSIM_CLOCK", default_value = "system", value_parser = ["system", "virtual"])]
+    clock: String,
+    /// Speed of the system clock: control-plane durations (health-check intervals, bake times,
+    /// alarm periods, deregistration delays) pass N times faster than real time. Real
+    /// containers, Docker health checks, image pulls and proxy timeouts are not sped up.
+    #[arg(long, env = "ECSIM_TIME_SCALE", default_value_t = 1.0, value_name = "N", value_parser = parse_time_scale)]
+    time_scale: f64,
+}
+
+/// `--time-scale`: a finite number greater than 0.
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    let scale: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    ecsim_core::clock::check_time_scale(scale).map_err(|e| e.to_string())
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Coverage { write, check } => coverage(write, check),
     }
 }
@@ -113,10 +132,34 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !ecsim_core::ids::is_account_id(&args.account_id) {
         bail!("--account-id must be twelve digits, got '{}'", args.account_id);
     }
+    let clock = if args.clock == "virtual" {
+        ClockMode::Virtual
+    } else {
+        ClockMode::System
+    };
+    if clock == ClockMode::Virtual && args.time_scale != 1.0 {
+        bail!(
+            "--time-scale {} needs --clock system: virtual time moves only when advanced \
+             (POST /_ecsim/clock/advance)",
+            args.time_scale
+        );
+    }
+    let mut runtime_choice = args.runtime.clone();
+    if clock == ClockMode::Virtual {
+        match runtime_choice.as_str() {
+            "docker" => bail!("--runtime docker needs --clock system: real containers run in real time"),
+            "auto" => {
+                tracing::info!("--clock virtual: tasks are simulated (--runtime sim)");
+                runtime_choice = "sim".into();
+            }
+            _ => {}
+        }
+    }
     let mut builder = Emulator::builder()
         .listen(args.listen)
         .seed(args.seed)
-        .clock(ClockMode::System)
+        .clock(clock)
+        .time_scale(args.time_scale)
         .default_account_id(&args.account_id)
         .default_region(&args.region);
     if let Some(path) = &args.config {
@@ -145,7 +188,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         socket: None,
     };
     runtime.block_on(async move {
-        let emulator = match args.runtime.as_str() {
+        let emulator = match runtime_choice.as_str() {
             "sim" => builder.runtime(Runtime::Simulated).start().await?,
             "docker" => builder.runtime(Runtime::Docker(docker)).start().await?,
             _ => match builder.clone().runtime(Runtime::Docker(docker)).start().await {
@@ -159,9 +202,18 @@ fn serve(args: ServeArgs) -> Result<()> {
         };
         let url = emulator.endpoint_url();
         let runtime_name = emulator.runtime_name();
-        tracing::info!(%url, seed = args.seed, runtime = runtime_name, "ecsim is listening");
+        let clock_mode = if emulator.clock().is_virtual() { "virtual" } else { "system" };
+        let time_scale = emulator.clock().time_scale();
+        tracing::info!(
+            %url,
+            seed = args.seed,
+            runtime = runtime_name,
+            clock = clock_mode,
+            time_scale,
+            "ecsim is listening"
+        );
         println!(
-            "ecsim {} listening on {url} (runtime: {runtime_name}, clock: system, seed: {})",
+            "ecsim {} listening on {url} (runtime: {runtime_name}, clock: {clock_mode}, time scale: {time_scale}, seed: {})",
             env!("CARGO_PKG_VERSION"),
             args.seed
         );

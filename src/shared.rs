@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use ecsim_control::Engine;
 use ecsim_control::task_runtime::RuntimeCommand;
+use ecsim_core::clock::LiveClock;
 use ecsim_core::{Clock, VirtualClock};
 use ecsim_protocol::route::Catalog;
 use parking_lot::Mutex;
@@ -16,6 +17,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Present in virtual-clock mode: the handle tests advance.
     pub virtual_clock: Option<VirtualClock>,
+    /// Present on the system clock: the handle that pauses it and sets its speed.
+    pub live_clock: Option<LiveClock>,
     pub catalog: Catalog,
     /// Signals the live driver that the next deadline may have moved.
     pub wake: Notify,
@@ -27,6 +30,35 @@ pub struct Shared {
     /// Metrics ecsim emits itself, until CloudWatch stores them.
     pub metrics: Arc<crate::metrics_store::RecentMetrics>,
 }
+
+/// The clock the control plane reads, and the handle that moves it (virtual) or sets its speed
+/// (live).
+pub struct ClockHandles {
+    pub clock: Arc<dyn Clock>,
+    pub virtual_clock: Option<VirtualClock>,
+    pub live_clock: Option<LiveClock>,
+}
+
+impl ClockHandles {
+    pub fn virtual_time(clock: VirtualClock) -> Self {
+        Self {
+            clock: Arc::new(clock.clone()),
+            virtual_clock: Some(clock),
+            live_clock: None,
+        }
+    }
+
+    pub fn live(clock: LiveClock) -> Self {
+        Self {
+            clock: Arc::new(clock.clone()),
+            virtual_clock: None,
+            live_clock: Some(clock),
+        }
+    }
+}
+
+/// Shortest real time a health probe is given, however fast the clock runs.
+pub const MIN_PROBE_TIMEOUT_MS: u64 = 50;
 
 /// What an engine call queued for the load balancer data plane.
 #[derive(Default)]
@@ -49,16 +81,12 @@ impl DataPlaneEffects {
 }
 
 impl Shared {
-    pub fn new(
-        engine: Engine,
-        clock: Arc<dyn Clock>,
-        virtual_clock: Option<VirtualClock>,
-        seed: u64,
-    ) -> Arc<Self> {
+    pub fn new(engine: Engine, clock: ClockHandles, seed: u64) -> Arc<Self> {
         Arc::new(Self {
             engine: Mutex::new(engine),
-            clock,
-            virtual_clock,
+            clock: clock.clock,
+            virtual_clock: clock.virtual_clock,
+            live_clock: clock.live_clock,
             catalog: Catalog::new(ecsim_api::SERVICES),
             wake: Notify::new(),
             seed,
@@ -99,7 +127,7 @@ impl Shared {
     /// blocks: probes run on their own tasks.
     pub fn apply_data_plane(&self, effects: DataPlaneEffects) {
         if !effects.metrics.is_empty() {
-            ecsim_core::MetricsSink::put(self.metrics.as_ref(), effects.metrics);
+            self.metrics.remember(effects.metrics);
         }
         let Some(data_plane) = self.data_plane.get() else {
             return;
@@ -107,8 +135,21 @@ impl Shared {
         if let Some(routes) = effects.routes {
             data_plane.publish(routes);
         }
-        for probe in effects.probes {
+        // Probe timeouts are control-plane durations: at a time scale they shrink with the
+        // interval, so a probe never outlives the next check.
+        let scale = self.clock.time_scale();
+        for mut probe in effects.probes {
+            probe.timeout_ms = ecsim_core::clock::real_ms(probe.timeout_ms, scale, MIN_PROBE_TIMEOUT_MS);
             data_plane.probe(probe);
+        }
+    }
+
+    /// Hands data the data plane emitted to CloudWatch in the engine (call with the engine
+    /// locked, before advancing it, so evaluations see the data).
+    pub fn store_pending_metrics(&self, engine: &mut Engine) {
+        let pending = self.metrics.take_pending();
+        if !pending.is_empty() {
+            engine.put_emitted_metrics(engine.now_ms(), pending);
         }
     }
 
@@ -119,6 +160,7 @@ impl Shared {
             clock.advance_by(delta_ms);
             let effects = {
                 let mut engine = self.engine.lock();
+                self.store_pending_metrics(&mut engine);
                 engine.advance_to(clock.now_ms());
                 DataPlaneEffects::take(&mut engine)
             };

@@ -43,6 +43,7 @@ pub struct Env {
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
 }
 
 impl Env {
@@ -110,6 +111,7 @@ fn clients_for(emulator: Emulator, access_key: &str) -> Env {
         sts: client!(aws_sdk_sts),
         ec2: client!(aws_sdk_ec2),
         elb: client!(aws_sdk_elasticloadbalancingv2),
+        cw: client!(aws_sdk_cloudwatch),
         emulator,
     }
 }

@@ -187,6 +187,44 @@ async fn a_service_of_three_containers_serves_through_its_listener_and_drains_on
     }
     assert_eq!(hosts.len(), 3, "answers from every task: {hosts:?}");
 
+    // An errorRate fault on the group: the proxy answers half of each target's requests with
+    // the fault's 503 in the target's place, and forwards the rest to the real containers.
+    let client = reqwest::Client::new();
+    let fault_text = client
+        .post(format!("{}/_ecsim/faults", env.url()))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"type": "errorRate", "targetGroupArn": tg, "errorRatePct": 50, "statusCode": 503}).to_string())
+        .send()
+        .await
+        .expect("POST /_ecsim/faults")
+        .text()
+        .await
+        .expect("a body");
+    let fault: serde_json::Value = serde_json::from_str(&fault_text).expect("JSON");
+    let fault_id = fault["faultId"].as_str().expect("a fault id").to_string();
+    let mut faulted = 0;
+    for _ in 0..12 {
+        let body = curl(&format!("{url}/")).await;
+        if body.contains("\"fault\":\"errorRate\"") {
+            faulted += 1;
+        } else {
+            assert!(body.starts_with("ecsim-testapp"), "{body}");
+        }
+    }
+    assert_eq!(faulted, 6, "exactly half of the requests");
+    let ended = client
+        .delete(format!("{}/_ecsim/faults/{fault_id}", env.url()))
+        .send()
+        .await
+        .expect("DELETE /_ecsim/faults/{id}");
+    assert_eq!(ended.status().as_u16(), 200);
+    for _ in 0..6 {
+        assert!(
+            curl(&format!("{url}/")).await.starts_with("ecsim-testapp"),
+            "the fault is over"
+        );
+    }
+
     // Stopping one task deregisters it first: its container still runs while the target drains.
     let tasks = env
         .ecs

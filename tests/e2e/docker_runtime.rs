@@ -305,19 +305,42 @@ async fn service_of_one(env: &Env) -> Task {
     .await
 }
 
-#[tokio::test]
-async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
-    if !docker_tests_enabled("killed_container_replaced") {
+/// How a test kills the task's container.
+enum Kill {
+    /// `docker kill` from outside, as a crash looks to ecsim.
+    DockerCli,
+    /// A `crashTask` fault through the emulator API.
+    Fault,
+}
+
+async fn killed_task_is_replaced(test: &str, kill: Kill) {
+    if !docker_tests_enabled(test) {
         return;
     }
-    let (env, _instance) = start_docker("killed").await;
+    let (env, _instance) = start_docker(test).await;
     let first = service_of_one(&env).await;
     let first_arn = first.task_arn().expect("ARN").to_string();
     let container_id = first.containers()[0]
         .runtime_id()
         .expect("runtime id")
         .to_string();
-    docker(&["kill", &container_id]);
+    match kill {
+        Kill::DockerCli => {
+            docker(&["kill", &container_id]);
+        }
+        Kill::Fault => {
+            let response = reqwest::Client::new()
+                .post(format!("{}/_ecsim/faults", env.url()))
+                .header("content-type", "application/json")
+                .body(serde_json::json!({"type": "crashTask", "cluster": "c", "task": first_arn}).to_string())
+                .send()
+                .await
+                .expect("the fault API answers");
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            assert_eq!(status, 201, "{body}");
+        }
+    }
 
     let stopped = until(10, "the killed task to stop", async || {
         let t = describe(&env, "c", std::slice::from_ref(&first_arn))
@@ -341,6 +364,79 @@ async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
     assert_ne!(
         replacement.containers()[0].runtime_id(),
         Some(container_id.as_str())
+    );
+    env.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_killed_container_stops_its_task_and_the_service_replaces_it() {
+    killed_task_is_replaced("killed", Kill::DockerCli).await;
+}
+
+#[tokio::test]
+async fn a_crash_task_fault_kills_the_container_and_the_service_replaces_it() {
+    killed_task_is_replaced("crash_fault", Kill::Fault).await;
+}
+
+/// At 60× a control-plane minute passes in a real second: the utilization reader measures the
+/// real container twice and AWS/ECS reports the task's CPU and memory for the service.
+#[tokio::test]
+async fn real_containers_report_cpu_and_memory_utilization_at_a_time_scale() {
+    if !docker_tests_enabled("utilization_at_a_time_scale") {
+        return;
+    }
+    let (env, _instance) = crate::docker_support::start_docker_scaled("utilization", 60.0).await;
+    service_of_one(&env).await;
+    let stats = |metric: &'static str| {
+        let env = &env;
+        async move {
+            let now = env.clock().now_ms();
+            env.cw
+                .get_metric_statistics()
+                .namespace("AWS/ECS")
+                .metric_name(metric)
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("ClusterName")
+                        .value("c")
+                        .build(),
+                )
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("ServiceName")
+                        .value("svc")
+                        .build(),
+                )
+                .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(
+                    (now - 3_600_000) as i64,
+                ))
+                .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_millis(now as i64))
+                .period(60)
+                .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
+                .statistics(aws_sdk_cloudwatch::types::Statistic::SampleCount)
+                .send()
+                .await
+                .expect("GetMetricStatistics")
+                .datapoints()
+                .to_vec()
+        }
+    };
+    let cpu = until(30, "a CPUUtilization datapoint", async || {
+        let points = stats("CPUUtilization").await;
+        (!points.is_empty()).then_some(points)
+    })
+    .await;
+    let cpu_max = cpu.iter().filter_map(|p| p.maximum()).fold(0.0, f64::max);
+    assert!((0.0..=100.0).contains(&cpu_max), "an idle test app: {cpu:?}");
+    assert!(
+        cpu.iter().all(|p| p.sample_count() == Some(1.0)),
+        "one task: {cpu:?}"
+    );
+    let memory = stats("MemoryUtilization").await;
+    let memory_max = memory.iter().filter_map(|p| p.maximum()).fold(0.0, f64::max);
+    assert!(
+        memory_max > 0.0 && memory_max < 50.0,
+        "a 1.6 MB static binary in a 512 MiB task: {memory:?}"
     );
     env.emulator.shutdown().await;
 }

@@ -150,6 +150,26 @@ pub async fn start_docker(test: &str) -> (Env, Instance) {
     start_docker_on(test, None).await
 }
 
+/// As `start_docker`, on a live clock running `time_scale` times faster than real time.
+pub async fn start_docker_scaled(test: &str, time_scale: f64) -> (Env, Instance) {
+    test_image();
+    let instance = Instance(instance_name(test));
+    let options = DockerOptions {
+        instance: instance.0.clone(),
+        pull_images: false,
+        ..DockerOptions::default()
+    };
+    let env = start_with(
+        Emulator::builder()
+            .seed(11)
+            .time_scale(time_scale)
+            .runtime(Runtime::Docker(options)),
+        "test",
+    )
+    .await;
+    (env, instance)
+}
+
 /// As `start_docker`, talking to the daemon through `socket`.
 pub async fn start_docker_on(test: &str, socket: Option<String>) -> (Env, Instance) {
     test_image();

@@ -19,7 +19,7 @@ use crate::elbv2_traffic::listener_url;
 
 /// A load balancer with a port-80 listener forwarding to a fresh `ip` target group that checks
 /// every 5 s with thresholds of 2 and drains for `drain_s`.
-async fn lb_and_group(env: &Env, name: &str, drain_s: u32) -> (String, String) {
+pub(crate) async fn lb_and_group(env: &Env, name: &str, drain_s: u32) -> (String, String) {
     let lb = load_balancer(env, name).await;
     let created = env
         .elb
@@ -68,7 +68,13 @@ async fn lb_and_group(env: &Env, name: &str, drain_s: u32) -> (String, String) {
     )
 }
 
-async fn service(env: &Env, name: &str, tg: &str, env_vars: &[(&str, &str)], grace_s: Option<i32>) {
+pub(crate) async fn service(
+    env: &Env,
+    name: &str,
+    tg: &str,
+    env_vars: &[(&str, &str)],
+    grace_s: Option<i32>,
+) {
     env.ecs
         .create_cluster()
         .cluster_name("lb")
@@ -416,7 +422,7 @@ async fn create_service_checks_its_load_balancers() {
     }
 }
 
-async fn admin(
+pub(crate) async fn admin(
     env: &Env,
     method: reqwest::Method,
     path: &str,

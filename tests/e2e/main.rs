@@ -1,6 +1,10 @@
 //! End-to-end tests: real aws-sdk-rust clients against an in-process emulator on a loopback port.
 
 mod backends;
+mod clock_api;
+mod cloudwatch_alarms;
+mod cloudwatch_api;
+mod cloudwatch_protocols;
 mod common;
 mod coverage;
 mod determinism;
@@ -20,6 +24,8 @@ mod ecs_task_definitions;
 mod ecs_tasks;
 mod elbv2_api;
 mod elbv2_traffic;
+mod faults;
 mod protocol;
 mod runtime_conformance;
+mod state_export;
 mod sts;

@@ -206,7 +206,7 @@ async fn query_and_cbor_services_answer_in_their_envelopes() {
         .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     let cw = aws_sdk_cloudwatch::Client::from_conf(config);
-    let err = cw.describe_alarms().send().await.unwrap_err();
+    let err = cw.list_dashboards().send().await.unwrap_err();
     assert_eq!(crate::common::code(&err), "NotImplemented", "{err:?}");
     let raw = err.raw_response().expect("a response arrived");
     assert_eq!(raw.status().as_u16(), 501);

@@ -70,8 +70,17 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
         });
     }
     for &op in ecsim_api::cloudwatch::Operation::ALL {
-        probe(ecsim_api::cloudwatch::SERVICE_ID, op.name(), &mut |_, _| {
-            ecsim_api::cloudwatch::probe_implemented(&mut NotYetBuilt, op)
+        probe(ecsim_api::cloudwatch::SERVICE_ID, op.name(), &mut |world, ctx| {
+            let mut state = crate::cloudwatch::CloudWatchState::default();
+            let mut handler = crate::cloudwatch::CloudWatchHandler {
+                state: &mut state,
+                now_ms: ctx.now_ms,
+                timers: ctx.timers,
+                world_index: 0,
+                account_id: &world.account_id,
+                region: &world.region,
+            };
+            ecsim_api::cloudwatch::probe_implemented(&mut handler, op)
         });
     }
     rows

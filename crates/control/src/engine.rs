@@ -12,7 +12,7 @@ use ecsim_protocol::route::Caller;
 use ecsim_protocol::schema::{OperationSchema, ServiceSchema};
 use serde_json::Value;
 
-use crate::alarms::{AlarmSource, NoAlarms};
+use crate::alarms::AlarmSource;
 use crate::runtime::SimTimings;
 use crate::sts::Sessions;
 use crate::task_runtime::{RuntimeCommand, RuntimeEvent, RuntimeKind, RuntimePort};
@@ -83,7 +83,13 @@ pub struct Engine {
     rng: Rng,
     timers: Timers,
     sessions: Sessions,
-    alarms: std::sync::Arc<dyn AlarmSource>,
+    /// A test double that replaces CloudWatch as the source of deployment alarm states.
+    alarm_override: Option<std::sync::Arc<dyn AlarmSource>>,
+    cloudwatch: crate::cloudwatch::CloudWatch,
+    /// Metrics ecsim computed itself since the last `take_metrics` (also stored in CloudWatch).
+    emitted: Vec<ecsim_core::MetricDatum>,
+    /// Worlds whose per-minute ECS utilization timer is scheduled.
+    utilization_armed: std::collections::BTreeSet<usize>,
     runtime: RuntimePort,
     now_ms: Millis,
     routing: crate::elbv2::RoutingPublication,
@@ -93,7 +99,6 @@ pub struct Engine {
 /// No service behaviour yet: every operation answers `NotImplemented` through the generated defaults.
 pub(crate) struct NotYetBuilt;
 impl ecsim_api::codedeploy::CodeDeployApi for NotYetBuilt {}
-impl ecsim_api::cloudwatch::CloudWatchApi for NotYetBuilt {}
 
 impl Engine {
     pub fn new(config: EngineConfig, now_ms: Millis) -> Self {
@@ -106,7 +111,10 @@ impl Engine {
             rng,
             timers: Timers::default(),
             sessions: Sessions::default(),
-            alarms: std::sync::Arc::new(NoAlarms),
+            alarm_override: None,
+            cloudwatch: crate::cloudwatch::CloudWatch::default(),
+            emitted: Vec::new(),
+            utilization_armed: std::collections::BTreeSet::new(),
             runtime,
             now_ms,
             routing: crate::elbv2::RoutingPublication::default(),
@@ -114,9 +122,39 @@ impl Engine {
         }
     }
 
-    /// Where deployment alarms are read from (CloudWatch once it exists; a test double in tests).
+    /// Replaces CloudWatch as the source of deployment alarm states (a test double).
     pub fn set_alarm_source(&mut self, alarms: std::sync::Arc<dyn AlarmSource>) {
-        self.alarms = alarms;
+        self.alarm_override = Some(alarms);
+    }
+
+    /// The state of a CloudWatch alarm in (account, region), as deployment controllers see it.
+    pub fn alarm_state(
+        &self,
+        account_id: &str,
+        region: &str,
+        alarm_name: &str,
+    ) -> Option<crate::alarms::AlarmState> {
+        alarm_source(&self.alarm_override, &self.cloudwatch).state(account_id, region, alarm_name)
+    }
+
+    /// Sets an alarm's state as SetAlarmState does (the fault API's "force an alarm state"):
+    /// it holds until the alarm's next evaluation. Err when no such alarm exists.
+    pub fn force_alarm_state(
+        &mut self,
+        account_id: &str,
+        region: &str,
+        alarm_name: &str,
+        state: crate::alarms::AlarmState,
+        reason: &str,
+    ) -> Result<(), String> {
+        let now_ms = self.now_ms;
+        self.cloudwatch
+            .force_state(account_id, region, alarm_name, state, reason, now_ms)
+    }
+
+    /// CloudWatch's state, for the emulator API and tests.
+    pub fn cloudwatch(&self) -> &crate::cloudwatch::CloudWatch {
+        &self.cloudwatch
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -139,6 +177,9 @@ impl Engine {
         self.runtime.submit(RuntimeCommand::Reset);
         self.routing.invalidate();
         self.traffic = crate::traffic::Traffic::default();
+        self.cloudwatch.clear();
+        self.emitted.clear();
+        self.utilization_armed.clear();
     }
 
     /// Starts a simulated traffic run at the engine's time; returns its id. The first batch goes
@@ -172,14 +213,129 @@ impl Engine {
         self.traffic.runs()
     }
 
-    /// Metrics ecsim computed itself (simulated traffic) for minutes that ended.
+    /// Metrics ecsim computed itself (simulated traffic) for minutes that ended. They are
+    /// already in CloudWatch; this hands them to the emulator's recent-metrics listing.
     pub fn take_metrics(&mut self) -> Vec<ecsim_core::MetricDatum> {
-        self.traffic.take_metrics()
+        std::mem::take(&mut self.emitted)
+    }
+
+    /// Stores metrics emitted outside the engine (the load balancer data plane) in the
+    /// CloudWatch of the (account, region) that owns the resource they describe. Data about
+    /// resources no world knows (deleted since) is dropped.
+    pub fn put_emitted_metrics(&mut self, now_ms: Millis, data: Vec<ecsim_core::MetricDatum>) {
+        self.advance_to(now_ms);
+        self.store_emitted(&data);
+    }
+
+    fn store_emitted(&mut self, data: &[ecsim_core::MetricDatum]) {
+        let mut by_world: BTreeMap<usize, Vec<ecsim_core::MetricDatum>> = BTreeMap::new();
+        for datum in data {
+            if let Some(index) = self.owner_of(datum) {
+                by_world.entry(index).or_default().push(datum.clone());
+            }
+        }
+        for (index, data) in by_world {
+            let world = &self.worlds[index];
+            self.cloudwatch
+                .put_emitted(&world.account_id, &world.region, &data, self.now_ms);
+        }
+    }
+
+    /// The world a datum belongs to: by its load balancer or target group dimension for
+    /// AWS/ApplicationELB, by account and region dimensions otherwise.
+    fn owner_of(&self, datum: &ecsim_core::MetricDatum) -> Option<usize> {
+        let dimension = |name: &str| {
+            datum
+                .dimensions
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(lb) = dimension("LoadBalancer") {
+            return self.worlds.iter().position(|w| {
+                w.elbv2
+                    .load_balancers
+                    .contains_key(&w.arn("elasticloadbalancing", &format!("loadbalancer/{lb}")))
+            });
+        }
+        if let Some(tg) = dimension("TargetGroup") {
+            return self.worlds.iter().position(|w| {
+                w.elbv2
+                    .target_groups
+                    .contains_key(&w.arn("elasticloadbalancing", tg))
+            });
+        }
+        None
+    }
+
+    /// Reports the minute that just ended for one world, then re-arms while it has work.
+    fn report_utilization(&mut self, world_index: usize) {
+        let Some(world) = self.worlds.get(world_index) else {
+            return;
+        };
+        let minute_end = self.now_ms - self.now_ms % crate::ecs::utilization::MINUTE_MS;
+        let minute_start = minute_end.saturating_sub(crate::ecs::utilization::MINUTE_MS);
+        let data = crate::ecs::utilization::minute_metrics(world, minute_start);
+        let busy = crate::ecs::utilization::has_workload(world);
+        let (account_id, region) = (world.account_id.clone(), world.region.clone());
+        if !data.is_empty() {
+            self.cloudwatch
+                .put_emitted(&account_id, &region, &data, self.now_ms);
+            self.emitted.extend(data);
+        }
+        if busy {
+            self.timers.schedule(
+                minute_end + crate::ecs::utilization::MINUTE_MS,
+                world_index,
+                TimerKind::EcsMetrics,
+            );
+        } else {
+            self.utilization_armed.remove(&world_index);
+        }
+    }
+
+    /// Schedules the per-minute utilization report of a world that has clusters with work.
+    fn arm_utilization(&mut self, world_index: usize) {
+        if self.utilization_armed.contains(&world_index) {
+            return;
+        }
+        let Some(world) = self.worlds.get(world_index) else {
+            return;
+        };
+        if crate::ecs::utilization::has_workload(world) {
+            self.utilization_armed.insert(world_index);
+            let minute = crate::ecs::utilization::MINUTE_MS;
+            self.timers.schedule(
+                self.now_ms - self.now_ms % minute + minute,
+                world_index,
+                TimerKind::EcsMetrics,
+            );
+        }
+    }
+
+    /// Records what the runtime measured for a task: CPU and memory as percent of its
+    /// reservation (Docker stats). Unknown tasks are ignored.
+    pub fn observe_utilization(&mut self, world_index: usize, task_id: &str, cpu_pct: f64, memory_pct: f64) {
+        let Some(world) = self.worlds.get_mut(world_index) else {
+            return;
+        };
+        for cluster in world.ecs.clusters.values_mut() {
+            if let Some(task) = cluster.tasks.values_mut().find(|t| t.id == task_id) {
+                task.measured_utilization = Some((cpu_pct, memory_pct));
+                return;
+            }
+        }
     }
 
     fn traffic_tick(&mut self, run: &str) {
         let routes = self.current_routes();
-        if self.traffic.tick(run, self.now_ms, &routes) {
+        let more = self.traffic.tick(run, self.now_ms, &routes);
+        let data = self.traffic.take_metrics();
+        if !data.is_empty() {
+            self.store_emitted(&data);
+            self.emitted.extend(data);
+        }
+        if more {
             let at = self.now_ms + crate::traffic::TICK_MS;
             self.timers
                 .schedule(at, 0, TimerKind::Traffic { run: run.to_string() });
@@ -204,7 +360,7 @@ impl Engine {
             timers: &mut self.timers,
             world_index,
             sim: &self.config.sim,
-            alarms: self.alarms.as_ref(),
+            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
             runtime: &mut self.runtime,
         };
         crate::ecs::lifecycle::on_runtime_event(world, &mut ctx, &event.key.task_id, event.kind);
@@ -232,7 +388,7 @@ impl Engine {
             timers: &mut self.timers,
             world_index,
             sim: &self.config.sim,
-            alarms: self.alarms.as_ref(),
+            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
             runtime: &mut self.runtime,
         };
         crate::elbv2::on_probe_result(world, &mut ctx, result);
@@ -291,6 +447,28 @@ impl Engine {
                 self.traffic_tick(run);
                 continue;
             }
+            if let TimerKind::Alarm(alarm) = timer.kind {
+                let Some(world) = self.worlds.get(timer.world) else {
+                    continue;
+                };
+                self.cloudwatch.on_timer(
+                    &world.account_id,
+                    &world.region,
+                    timer.world,
+                    alarm,
+                    self.now_ms,
+                    &mut self.timers,
+                );
+                continue;
+            }
+            if timer.kind == TimerKind::EcsMetrics {
+                self.report_utilization(timer.world);
+                continue;
+            }
+            if let TimerKind::Fault { fault_id, end } = &timer.kind {
+                self.fault_timer(timer.world, fault_id, *end);
+                continue;
+            }
             let Some(world) = self.worlds.get_mut(timer.world) else {
                 continue;
             };
@@ -300,7 +478,7 @@ impl Engine {
                 timers: &mut self.timers,
                 world_index: timer.world,
                 sim: &self.config.sim,
-                alarms: self.alarms.as_ref(),
+                alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
                 runtime: &mut self.runtime,
             };
             match timer.kind {
@@ -311,7 +489,10 @@ impl Engine {
                     crate::ecs::service_loop::run(world, &mut ctx, &cluster, &service);
                 }
                 TimerKind::Elbv2(timer) => crate::elbv2::on_timer(world, &mut ctx, timer),
-                TimerKind::Traffic { .. } => {}
+                TimerKind::Traffic { .. }
+                | TimerKind::Alarm(_)
+                | TimerKind::EcsMetrics
+                | TimerKind::Fault { .. } => {}
             }
         }
         self.now_ms = self.now_ms.max(now_ms);
@@ -380,14 +561,16 @@ impl Engine {
             timers: &mut self.timers,
             world_index,
             sim: &self.config.sim,
-            alarms: self.alarms.as_ref(),
+            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
             runtime: &mut self.runtime,
         };
         match service.name {
             "ecs" => {
                 let op = operation_of(ecsim_api::ecs::Operation::from_name, service, operation)?;
                 let mut handler = crate::ecs::EcsHandler { world, ctx: &mut ctx };
-                ecsim_api::ecs::dispatch(&mut handler, op, input)
+                let result = ecsim_api::ecs::dispatch(&mut handler, op, input);
+                self.arm_utilization(world_index);
+                result
             }
             "ec2" => {
                 let op = operation_of(ecsim_api::ec2::Operation::from_name, service, operation)?;
@@ -414,7 +597,16 @@ impl Engine {
             }
             "cloudwatch" => {
                 let op = operation_of(ecsim_api::cloudwatch::Operation::from_name, service, operation)?;
-                ecsim_api::cloudwatch::dispatch(&mut NotYetBuilt, op, input)
+                let (account_id, region) = (world.account_id.clone(), world.region.clone());
+                let mut handler = crate::cloudwatch::CloudWatchHandler {
+                    state: self.cloudwatch.region_mut(&account_id, &region),
+                    now_ms: self.now_ms,
+                    timers: &mut self.timers,
+                    world_index,
+                    account_id: &account_id,
+                    region: &region,
+                };
+                ecsim_api::cloudwatch::dispatch(&mut handler, op, input)
             }
             _ => Err(AwsError::not_implemented(service.service_id, operation.name)),
         }
@@ -427,9 +619,160 @@ impl Engine {
             .map(|&i| &self.worlds[i])
     }
 
+    /// A JSON snapshot of every world as its APIs describe it, with the engine's time and seed
+    /// (`GET /_ecsim/state`).
+    pub fn export_state(&mut self) -> Result<Value, AwsError> {
+        let mut worlds = Vec::new();
+        for world_index in 0..self.worlds.len() {
+            let world = &mut self.worlds[world_index];
+            let cloudwatch = self.cloudwatch.region(&world.account_id, &world.region);
+            let mut ctx = Ctx {
+                now_ms: self.now_ms,
+                rng: &mut self.rng,
+                timers: &mut self.timers,
+                world_index,
+                sim: &self.config.sim,
+                alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
+                runtime: &mut self.runtime,
+            };
+            worlds.push(crate::export::world_snapshot(world, &mut ctx, cloudwatch)?);
+        }
+        Ok(serde_json::json!({
+            "nowMs": self.now_ms,
+            "seed": self.config.seed,
+            "worlds": worlds,
+        }))
+    }
+
     /// Number of tasks known across all worlds (for the health endpoint).
     pub fn task_count(&self) -> usize {
         self.worlds.iter().map(|w| w.ecs.task_count()).sum()
+    }
+
+    /// Injects a fault (the emulator's fault API): validates `spec` as a whole against its world
+    /// (nothing changes when it fails: the message says why), then applies it at the engine's
+    /// time or schedules it. Returns the fault's view.
+    pub fn inject_fault(&mut self, spec: Value) -> Result<Value, String> {
+        let parsed = crate::faults::parse(
+            &spec,
+            &self.config.default_account_id,
+            &self.config.default_region,
+            self.now_ms,
+        )?;
+        let external = self.runtime.is_external();
+        let key = (parsed.account_id.clone(), parsed.region.clone());
+        let resolved = match self.world_index.get(&key) {
+            Some(&i) => crate::faults::resolve(&parsed, &self.worlds[i], self.now_ms, external),
+            // Nothing was created there yet: validate against the startup topology.
+            None => {
+                let fresh = World::new(&key.0, &key.1, &self.config.topology);
+                crate::faults::resolve(&parsed, &fresh, self.now_ms, external)
+            }
+        }?;
+        if let Some(alarm) = parsed.alarm_name()
+            && self.alarm_state(&key.0, &key.1, alarm).is_none()
+        {
+            return Err(format!(
+                "alarm {alarm} does not exist in account {} region {}",
+                key.0, key.1
+            ));
+        }
+        let n: u64 = self.worlds.iter().map(|w| w.faults.created).sum::<u64>() + 1;
+        let id = format!("fault-{n}");
+        let world_index = self.world_for(&key.0, &key.1);
+        let world = &mut self.worlds[world_index];
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            timers: &mut self.timers,
+            world_index,
+            sim: &self.config.sim,
+            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
+            runtime: &mut self.runtime,
+        };
+        let alarm = crate::faults::inject(world, &mut ctx, &id, resolved, spec);
+        self.force_fault_alarm(world_index, alarm);
+        Ok(self.fault(&id).unwrap_or(Value::Null))
+    }
+
+    /// Every fault of every world, oldest first.
+    pub fn faults(&self) -> Value {
+        let mut rows: Vec<(Millis, u64, Value)> = Vec::new();
+        for world in &self.worlds {
+            for r in &world.faults.records {
+                let n = r.id.trim_start_matches("fault-").parse().unwrap_or(0);
+                rows.push((r.created_at_ms, n, crate::faults::view(world, r)));
+            }
+        }
+        rows.sort_by_key(|(at, n, _)| (*at, *n));
+        serde_json::json!({ "faults": rows.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>() })
+    }
+
+    /// One fault's view, `None` when no world has it.
+    pub fn fault(&self, id: &str) -> Option<Value> {
+        self.worlds
+            .iter()
+            .find_map(|w| w.faults.record(id).map(|r| crate::faults::view(w, r)))
+    }
+
+    /// Cancels a scheduled fault or ends an active one now. `Ok(None)` when no fault has that id;
+    /// `Err` when it can no longer be cancelled (it happened, ended or failed).
+    pub fn cancel_fault(&mut self, id: &str) -> Result<Option<Value>, String> {
+        let Some(world) = self.worlds.iter_mut().find(|w| w.faults.record(id).is_some()) else {
+            return Ok(None);
+        };
+        crate::faults::cancel(world, self.now_ms, id)?;
+        Ok(self.fault(id))
+    }
+
+    /// The fault event log of every world in time order, the last `limit` entries.
+    pub fn fault_events(&self, limit: usize) -> Value {
+        let mut rows: Vec<(Millis, usize, u64, Value)> = Vec::new();
+        for (i, world) in self.worlds.iter().enumerate() {
+            for e in &world.faults.events {
+                rows.push((e.at_ms, i, e.seq, crate::faults::event_view(world, e)));
+            }
+        }
+        rows.sort_by_key(|(at, i, seq, _)| (*at, *i, *seq));
+        let skip = rows.len().saturating_sub(limit);
+        serde_json::json!({ "events": rows.into_iter().skip(skip).map(|r| r.3).collect::<Vec<_>>() })
+    }
+
+    /// A fault timer fired in world `world_index`.
+    fn fault_timer(&mut self, world_index: usize, fault_id: &str, end: bool) {
+        let Some(world) = self.worlds.get_mut(world_index) else {
+            return;
+        };
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng,
+            timers: &mut self.timers,
+            world_index,
+            sim: &self.config.sim,
+            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
+            runtime: &mut self.runtime,
+        };
+        let alarm = crate::faults::on_timer(world, &mut ctx, fault_id, end);
+        self.force_fault_alarm(world_index, alarm);
+    }
+
+    /// Forces the alarm an `alarmState` fault names (CloudWatch lives outside the worlds).
+    fn force_fault_alarm(&mut self, world_index: usize, request: Option<crate::faults::AlarmRequest>) {
+        let Some(request) = request else {
+            return;
+        };
+        let Some(world) = self.worlds.get(world_index) else {
+            return;
+        };
+        let (account_id, region) = (world.account_id.clone(), world.region.clone());
+        let result = self.force_alarm_state(
+            &account_id,
+            &region,
+            &request.alarm_name,
+            request.state,
+            &request.reason,
+        );
+        crate::faults::alarm_forced(&mut self.worlds[world_index], self.now_ms, &request, result);
     }
 }
 
@@ -465,5 +808,16 @@ mod tests {
         assert!(!is_region_name("useast1"));
         assert!(!is_region_name("us-east-x"));
         assert!(!is_region_name("US-EAST-1"));
+    }
+}
+
+/// Where deployment controllers read alarm states: the test double when one is set, else CloudWatch.
+fn alarm_source<'a>(
+    alarm_override: &'a Option<std::sync::Arc<dyn AlarmSource>>,
+    cloudwatch: &'a crate::cloudwatch::CloudWatch,
+) -> &'a dyn AlarmSource {
+    match alarm_override {
+        Some(source) => source.as_ref(),
+        None => cloudwatch,
     }
 }

@@ -6,12 +6,15 @@
 //! takes `now_ms` from a driver, and randomness comes from the engine's seeded RNG.
 
 pub mod alarms;
+pub mod cloudwatch;
 pub mod coverage;
 pub mod deploy;
 pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
 pub mod engine;
+pub mod export;
+pub mod faults;
 pub mod network;
 pub mod runtime;
 pub mod sts;

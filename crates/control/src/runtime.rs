@@ -61,7 +61,17 @@ pub mod env {
     pub const LATENCY_MS: &str = "ECSIM_LATENCY_MS";
     /// Version string the test application reports.
     pub const VERSION: &str = "ECSIM_VERSION";
+    /// Percent of the container's share of the task's CPU reservation it uses (AWS/ECS
+    /// CPUUtilization on the simulated runtime; default 1).
+    pub const CPU_PERCENT: &str = "ECSIM_CPU_PERCENT";
+    /// Percent of its share of the task's memory it uses (MemoryUtilization; default 10).
+    pub const MEMORY_PERCENT: &str = "ECSIM_MEMORY_PERCENT";
 }
+
+/// Simulated CPU use when the container definition does not say (an idle web server).
+pub const DEFAULT_CPU_PERCENT: f64 = 1.0;
+/// Simulated memory use when the container definition does not say.
+pub const DEFAULT_MEMORY_PERCENT: f64 = 10.0;
 
 /// Images whose reference starts with this registry simulate a failed pull.
 pub const UNPULLABLE_REGISTRY: &str = "unpullable.invalid/";
@@ -79,6 +89,8 @@ pub struct Behaviour {
     pub error_rate: f64,
     pub latency_ms: Millis,
     pub version: Option<String>,
+    pub cpu_percent: f64,
+    pub memory_percent: f64,
 }
 
 /// A bad `ECSIM_*` value: which variable and why.
@@ -114,6 +126,8 @@ impl Behaviour {
         let mut b = Behaviour {
             exit_code: 1,
             healthy: true,
+            cpu_percent: DEFAULT_CPU_PERCENT,
+            memory_percent: DEFAULT_MEMORY_PERCENT,
             ..Behaviour::default()
         };
         for (name, value) in entries {
@@ -188,6 +202,27 @@ impl Behaviour {
                     })?;
                 }
                 env::VERSION => b.version = Some(value.to_string()),
+                env::CPU_PERCENT | env::MEMORY_PERCENT => {
+                    let name = if name == env::CPU_PERCENT {
+                        env::CPU_PERCENT
+                    } else {
+                        env::MEMORY_PERCENT
+                    };
+                    let bad = || BehaviourError {
+                        name,
+                        value: value.to_string(),
+                        expected: "a percentage between 0 and 100",
+                    };
+                    let pct: f64 = value.trim().parse().map_err(|_| bad())?;
+                    if !(0.0..=100.0).contains(&pct) {
+                        return Err(bad());
+                    }
+                    if name == env::CPU_PERCENT {
+                        b.cpu_percent = pct;
+                    } else {
+                        b.memory_percent = pct;
+                    }
+                }
                 _ => {}
             }
         }

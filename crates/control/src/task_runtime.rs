@@ -60,6 +60,9 @@ pub enum RuntimeCommand {
     Start(Box<TaskLaunch>),
     /// Stop every container of the task: SIGTERM, then SIGKILL after each container's stop timeout.
     Stop { key: TaskKey, stop_timeout_ms: u64 },
+    /// Kill one container with SIGKILL at once (the fault API's crashTask): the runtime reports
+    /// the exit through `ContainerExited` as for any crash, and ECS semantics follow from there.
+    Kill { key: TaskKey, runtime_id: String },
     /// The task is STOPPED: remove its containers.
     Remove { key: TaskKey },
     /// The engine was reset: remove every container and network the runtime created.

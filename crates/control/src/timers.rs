@@ -17,6 +17,12 @@ pub enum TimerKind {
     Elbv2(crate::elbv2::Elbv2Timer),
     /// One second of a simulated traffic run (not tied to a world: it routes through all).
     Traffic { run: String },
+    /// A CloudWatch metric alarm's evaluation.
+    Alarm(crate::cloudwatch::AlarmTimer),
+    /// The end of a minute: report the world's ECS utilization for it.
+    EcsMetrics,
+    /// A scheduled fault applies (`end: false`) or a lasting fault's duration ends (`end: true`).
+    Fault { fault_id: String, end: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -15,6 +15,8 @@ pub struct World {
     pub network: Network,
     pub ecs: EcsState,
     pub elbv2: Elbv2State,
+    /// Injected faults: their records, event log and the effects of the active ones.
+    pub faults: crate::faults::WorldFaults,
 }
 
 impl World {
@@ -25,6 +27,7 @@ impl World {
             network: Network::default_for(region, topology),
             ecs: EcsState::default(),
             elbv2: Elbv2State::default(),
+            faults: crate::faults::WorldFaults::default(),
         }
     }
 

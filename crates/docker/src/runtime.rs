@@ -15,8 +15,8 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerInspectResponse, EventMessage, Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, EventsOptions, ListContainersOptions, ListNetworksOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, KillContainerOptions, ListContainersOptions,
+    ListNetworksOptions, RemoveContainerOptions, StopContainerOptions,
 };
 use ecsim_api::ecs as api;
 use ecsim_control::task_runtime::{
@@ -244,6 +244,16 @@ async fn command_loop(inner: Arc<Inner>, mut rx: mpsc::Receiver<RuntimeCommand>)
                 let actor = inner.actors.lock().remove(&key);
                 if let Some(tx) = actor {
                     let _ = tx.send(ActorMsg::Remove).await;
+                }
+            }
+            RuntimeCommand::Kill { key, runtime_id } => {
+                // The daemon's `die` event reports the exit (137) through the task's actor, as
+                // for any container that crashed on its own.
+                let options = KillContainerOptions {
+                    signal: "SIGKILL".into(),
+                };
+                if let Err(e) = inner.docker.kill_container(&runtime_id, Some(options)).await {
+                    tracing::warn!(task = %key.task_id, container = %runtime_id, error = %e, "could not kill a container for a crashTask fault");
                 }
             }
             RuntimeCommand::Reset => inner.reset().await,

@@ -205,6 +205,22 @@ pub struct TargetRoute {
     pub dial: Dial,
     /// Requests forwarded to this target and not yet answered.
     pub outstanding: AtomicU32,
+    /// An injected latency / error-rate fault the data plane applies in front of a loopback
+    /// target (simulated targets carry faults inside their [`SimulatedTarget`] instead).
+    pub fault: Option<TargetFault>,
+}
+
+/// A fault the data plane plays in front of a real (loopback) target: wait `latency_ms`, then
+/// answer `error_status` itself for exactly `error_rate` of the requests (spread evenly, counted
+/// from this snapshot's publication), forwarding the rest. Those answers count as the target's.
+#[derive(Debug)]
+pub struct TargetFault {
+    pub latency_ms: u64,
+    /// Share of requests answered with `error_status`, 0.0–1.0.
+    pub error_rate: f64,
+    pub error_status: u16,
+    /// Requests that met this fault so far: the error-rate position.
+    pub seen: AtomicU64,
 }
 
 /// The health states in which a target may still receive traffic (`draining` and `unused`

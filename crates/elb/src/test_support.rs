@@ -99,6 +99,7 @@ pub(crate) fn target(id: &str, port: u16, availability_zone: &str, health: Route
         health,
         dial: Dial::Refused("test target".into()),
         outstanding: AtomicU32::new(0),
+        fault: None,
     }
 }
 

@@ -132,6 +132,22 @@ impl Target<'_> {
                 return errors::elb_page(502);
             }
             Dial::Loopback(address) => {
+                // An injected fault plays in front of the target: its latency first, then its
+                // error status for its share of requests; the rest go on to the target.
+                let mut fault_latency_ms = 0.0;
+                if let Some(fault) = &self.decision.target.fault {
+                    match play_fault(fault, idle_timeout_ms).await {
+                        FaultPlay::TimedOut => {
+                            recorder.record(Outcome::elb_error(504, group, zone));
+                            return errors::elb_page(504);
+                        }
+                        FaultPlay::Answer(status, latency_ms) => {
+                            recorder.record(Outcome::target(status, group, zone, latency_ms));
+                            return fault_response(status);
+                        }
+                        FaultPlay::Forward(latency_ms) => fault_latency_ms = latency_ms,
+                    }
+                }
                 let forward = Forward {
                     snapshot: self.snapshot,
                     group: self.decision.group,
@@ -146,6 +162,7 @@ impl Target<'_> {
                 match crate::forward::forward(inner, forward, parts, body).await {
                     Forwarded::Answered(response, elapsed_ms) => {
                         let status = response.status().as_u16();
+                        let elapsed_ms = elapsed_ms + fault_latency_ms;
                         recorder.record(Outcome::target(status, group, zone, elapsed_ms));
                         response
                     }
@@ -179,4 +196,49 @@ impl Target<'_> {
         }
         response
     }
+}
+
+/// What an injected fault does to one request to a loopback target.
+enum FaultPlay {
+    /// The added latency exceeds the load balancer's idle timeout: 504 from the load balancer.
+    TimedOut,
+    /// Answer this status as the target (after this many ms of latency).
+    Answer(u16, f64),
+    /// Forward to the target after this many ms of latency.
+    Forward(f64),
+}
+
+/// Waits the fault's latency (a real wait: this is the IO edge) and decides the request's fate.
+async fn play_fault(fault: &ecsim_elb::TargetFault, idle_timeout_ms: u64) -> FaultPlay {
+    let n = fault.seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let wait_ms = fault.latency_ms.min(idle_timeout_ms);
+    if wait_ms > 0 {
+        #[allow(clippy::disallowed_methods)]
+        let latency = tokio::time::sleep(std::time::Duration::from_millis(wait_ms));
+        latency.await;
+    }
+    if fault.latency_ms > idle_timeout_ms {
+        return FaultPlay::TimedOut;
+    }
+    // Latencies are far below 2^52 ms.
+    #[allow(clippy::cast_precision_loss)]
+    let latency_ms = wait_ms as f64;
+    if crate::simulated::is_error(n, fault.error_rate) {
+        FaultPlay::Answer(fault.error_status, latency_ms)
+    } else {
+        FaultPlay::Forward(latency_ms)
+    }
+}
+
+/// The answer an error-rate fault gives in the target's place.
+fn fault_response(status: u16) -> Response<BoxBody> {
+    let body = format!("{{\"fault\":\"errorRate\",\"status\":{status}}}");
+    let mut response = Response::new(errors::full(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use crate::Inner;
 
 /// How often ended minutes are looked for.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 /// One answered request, before its load balancer is known to the metrics.
 #[derive(Debug, Clone, Copy)]

@@ -530,3 +530,37 @@ async fn https_target_groups_are_reached_over_tls_without_verification() {
     assert_eq!((answer.status, answer.body.as_str()), (200, "over tls"));
     plane.shutdown().await;
 }
+
+/// An injected fault in front of a loopback target: the proxy waits its latency, answers its
+/// status for exactly its share of requests (evenly spread) and forwards the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_fault_answers_its_share_and_forwards_the_rest() {
+    let plane = start();
+    let a = backend("a").await;
+    let lb = load_balancer(
+        "web",
+        vec![listener(ARN, 80, ListenerProtocol::Http, forward(&[(0, 1)]))],
+    );
+    let mut target = loopback("a", a);
+    target.fault = Some(ecsim_elb::TargetFault {
+        latency_ms: 20,
+        error_rate: 0.5,
+        error_status: 503,
+        seen: std::sync::atomic::AtomicU64::new(0),
+    });
+    plane.publish(snapshot(1, vec![lb], vec![group("a", vec![target])]));
+    let address = address_of(&plane, ARN);
+    let client = http1_client();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let answer = get(&client, address, &dns("web"), "/").await;
+        if answer.status == 503 {
+            assert!(answer.body.contains("\"fault\":\"errorRate\""), "{}", answer.body);
+        } else {
+            assert_eq!(answer.body, "a");
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, vec![200, 503, 200, 503]);
+    plane.shutdown().await;
+}

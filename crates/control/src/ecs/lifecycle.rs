@@ -206,6 +206,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         task_role_arn,
         lb_targets: Vec::new(),
         lb_health: None,
+        measured_utilization: None,
     };
     let mut task = task;
     if external && !awsvpc {
@@ -434,6 +435,46 @@ fn stop_for_essential_exit(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) 
         api::TaskStopCode::EssentialContainerExited,
         "Essential container in task exited".into(),
     );
+}
+
+/// Crashes a RUNNING task's first running essential container (the fault API's crashTask). On
+/// the simulated runtime the container exits with `exit_code` now and the task stops as for any
+/// essential exit; on an external runtime the container is killed with SIGKILL and the exit comes
+/// back as a `ContainerExited` event (its code is the runtime's: 137). Err says why not.
+pub fn crash_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, exit_code: i32) -> Result<(), String> {
+    let Some(task) = world.ecs.task_mut(task_id) else {
+        return Err(format!("task {task_id} does not exist"));
+    };
+    if task.status != TaskStatus::Running || task.desired_status != "RUNNING" {
+        return Err(format!(
+            "task {task_id} is {} (desired {}); only a RUNNING task can crash",
+            task.status.as_str(),
+            task.desired_status
+        ));
+    }
+    let Some(index) = task
+        .containers
+        .iter()
+        .position(|c| c.essential && c.last_status == "RUNNING")
+    else {
+        return Err(format!("task {task_id} has no running essential container"));
+    };
+    if let Some(runtime) = &task.containers[index].runtime {
+        ctx.runtime.submit(RuntimeCommand::Kill {
+            key: TaskKey {
+                world: ctx.world_index,
+                task_id: task_id.to_string(),
+            },
+            runtime_id: runtime.runtime_id.clone(),
+        });
+        return Ok(());
+    }
+    let c = &mut task.containers[index];
+    c.last_status = "STOPPED";
+    c.exit_code = Some(exit_code);
+    task.version += 1;
+    stop_for_essential_exit(world, ctx, task_id);
+    Ok(())
 }
 
 /// Fails a task before it runs (`TaskFailedToStart`), with the reason on the failed container.

@@ -69,6 +69,20 @@ pub fn simulated_probe(
     Some(ProbeOutcome::Status(if healthy { 200 } else { 503 }))
 }
 
+/// The live task that target (`id`, `port`) of a group with `target_type` reaches, if any (the
+/// fault module matches task- and task-definition-scoped faults and AZ outages through it).
+pub fn task_behind_target<'w>(
+    world: &'w World,
+    target_type: &str,
+    id: &str,
+    port: u16,
+) -> Option<&'w TaskRecord> {
+    match find_task_target(world, target_type, id, port) {
+        TaskTarget::Found { task, .. } => Some(task),
+        TaskTarget::NotListening(_) | TaskTarget::NotATask => None,
+    }
+}
+
 enum TaskTarget<'w> {
     Found {
         task: &'w TaskRecord,

@@ -20,6 +20,7 @@ pub mod state;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
+pub mod utilization;
 
 use ecsim_api::ecs::{self as api, EcsApi};
 use ecsim_protocol::AwsError;

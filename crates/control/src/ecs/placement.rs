@@ -102,10 +102,16 @@ pub fn place_awsvpc(
     load: &mut BTreeMap<String, usize>,
 ) -> Result<TaskPlacement, AwsError> {
     let mut best: Option<(usize, &String, String)> = None;
+    let mut refused: Vec<String> = Vec::new();
     for id in subnets {
         let Some(subnet) = world.network.subnets.get(id) else {
             continue;
         };
+        // An injected AZ outage keeps new tasks out of the zone.
+        if let Some(reason) = crate::faults::zone_refusal(world, &subnet.availability_zone) {
+            refused.push(format!("subnet {id}: {reason}"));
+            continue;
+        }
         if world.network.available_ips(subnet) == 0 {
             continue;
         }
@@ -114,8 +120,13 @@ pub fn place_awsvpc(
             best = Some((n, id, subnet.availability_zone.clone()));
         }
     }
-    let (_, subnet_id, zone) =
-        best.ok_or_else(|| invalid_parameter("No free IP addresses in the given subnets."))?;
+    let (_, subnet_id, zone) = best.ok_or_else(|| {
+        if refused.is_empty() {
+            invalid_parameter("No free IP addresses in the given subnets.")
+        } else {
+            invalid_parameter(format!("No subnet can take the task: {}.", refused.join("; ")))
+        }
+    })?;
     let subnet_id = subnet_id.clone();
     let ip = world
         .network
@@ -323,6 +334,9 @@ pub struct Ec2Request<'r> {
     pub group: &'r str,
     pub count: u32,
     pub rules: &'r Rules,
+    /// Availability zones an injected outage has taken down: their instances lost their network,
+    /// so their agents count as disconnected and take no new tasks.
+    pub zones_down: &'r [String],
 }
 
 /// Places `count` tasks on container instances; returns the placements made and, when some could
@@ -333,7 +347,12 @@ pub fn place_ec2(
     only: Option<&[String]>,
     rng: &mut ecsim_core::Rng,
 ) -> (Vec<TaskPlacement>, Option<sched::PlacementFailure>) {
-    let snapshot = snapshot(cluster, only);
+    let mut snapshot = snapshot(cluster, only);
+    for i in &mut snapshot.instances {
+        if request.zones_down.contains(&i.availability_zone) {
+            i.agent_connected = false;
+        }
+    }
     let strategies = if request.rules.strategies.is_empty() {
         default_strategies()
     } else {

@@ -414,6 +414,8 @@ fn available_zones(world: &World, cluster: &str, service: &str) -> Vec<String> {
     };
     zones.sort();
     zones.dedup();
+    // A zone an injected outage took down takes no tasks, so rebalancing must not count it.
+    zones.retain(|z| crate::faults::zone_refusal(world, z).is_none());
     zones
 }
 
@@ -537,6 +539,7 @@ fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &st
             group: &group,
             count: u32::try_from(count).unwrap_or(u32::MAX),
             rules: &rules,
+            zones_down: &crate::faults::zones_down(world),
         };
         let Some(cl) = world.ecs.clusters.get(cluster) else {
             return;

@@ -302,6 +302,8 @@ pub struct TaskRecord {
     /// Health as the task's load balancers see it: HEALTHY once every target is healthy,
     /// UNHEALTHY when one is unhealthy; `None` without targets.
     pub lb_health: Option<api::HealthStatus>,
+    /// External runtime: the last measured (CPU %, memory %) of the task's reservation.
+    pub measured_utilization: Option<(f64, f64)>,
 }
 
 /// One target a task is registered as.

@@ -260,6 +260,7 @@ pub fn run_task(
             group: &task.group,
             count: u32::try_from(count).unwrap_or(1),
             rules: &task.rules,
+            zones_down: &crate::faults::zones_down(h.world),
         };
         let (placed, failure) = placement::place_ec2(cluster, &request, None, h.ctx.rng);
         if let Some(f) = &failure
@@ -399,6 +400,7 @@ pub fn start_task(
             group: &task.group,
             count: 1,
             rules: &task.rules,
+            zones_down: &crate::faults::zones_down(h.world),
         };
         let (placed, failure) = placement::place_ec2(cl, &request, Some(&only), h.ctx.rng);
         for p in placed {

@@ -256,6 +256,13 @@ pub fn on_check_due(
     }
     let hc_port = hc.port.for_target(port);
     let tcp_check = hc.protocol == api::ProtocolEnum::Tcp;
+    // An injected fault (failHealthChecks, an AZ outage) fails the check whatever the target
+    // would answer; the thresholds still decide when the state changes.
+    if let Some(description) = crate::faults::health_failure(world, tg_arn, target_type, id, port) {
+        let v = fail(api::TargetHealthReasonEnum::TargetFailedHealthChecks, description);
+        apply(world, ctx, tg_arn, id, port, v);
+        return;
+    }
     if let Some(outcome) = crate::ecs::load_balancing::simulated_probe(world, target_type, id, hc_port, now) {
         let v = verdict(&outcome, tcp_check, hc.matcher.as_deref());
         apply(world, ctx, tg_arn, id, port, v);
@@ -316,6 +323,7 @@ pub fn on_probe_result(world: &mut World, ctx: &mut Ctx<'_>, result: ProbeResult
     };
     let hc = tg.health_check.clone();
     let in_use = tg.in_use();
+    let target_type = tg.target_type.as_str();
     let Some(target) = tg.targets.get_mut(&key(&k.target_id, k.target_port)) else {
         return;
     };
@@ -326,11 +334,22 @@ pub fn on_probe_result(world: &mut World, ctx: &mut Ctx<'_>, result: ProbeResult
     if !target.state.probed() || !in_use {
         return;
     }
-    let v = verdict(
-        &result.outcome,
-        hc.protocol == api::ProtocolEnum::Tcp,
-        hc.matcher.as_deref(),
+    // A probe that was in flight when a fault began: the fault wins over what the target said.
+    let faulted = crate::faults::health_failure(
+        world,
+        &k.target_group_arn,
+        target_type,
+        &k.target_id,
+        k.target_port,
     );
+    let v = match faulted {
+        Some(description) => fail(api::TargetHealthReasonEnum::TargetFailedHealthChecks, description),
+        None => verdict(
+            &result.outcome,
+            hc.protocol == api::ProtocolEnum::Tcp,
+            hc.matcher.as_deref(),
+        ),
+    };
     apply(world, ctx, &k.target_group_arn, &k.target_id, k.target_port, v);
 }
 

@@ -226,13 +226,20 @@ fn group_routes(world: &World, tg: &TargetGroupRecord, seed: u64) -> TargetGroup
     targets.sort_by_key(|(seq, _, _)| *seq);
     let targets = targets
         .into_iter()
-        .map(|(_, t, health)| TargetRoute {
-            id: t.id.clone(),
-            port: t.port,
-            availability_zone: t.availability_zone.clone().unwrap_or_else(|| "all".into()),
-            health,
-            dial: crate::ecs::load_balancing::resolve_dial(world, tg.target_type.as_str(), &t.id, t.port),
-            outstanding: AtomicU32::new(0),
+        .map(|(_, t, health)| {
+            let target_type = tg.target_type.as_str();
+            let dial = crate::ecs::load_balancing::resolve_dial(world, target_type, &t.id, t.port);
+            // Injected faults (latency, error rates, AZ outages) shape what the data plane does.
+            let (dial, fault) = crate::faults::shape_dial(world, &tg.arn, target_type, &t.id, t.port, dial);
+            TargetRoute {
+                id: t.id.clone(),
+                port: t.port,
+                availability_zone: t.availability_zone.clone().unwrap_or_else(|| "all".into()),
+                health,
+                dial,
+                outstanding: AtomicU32::new(0),
+                fault,
+            }
         })
         .collect();
     TargetGroupRoutes {

@@ -149,6 +149,7 @@ pub fn target(id: &str, dial: Dial) -> TargetRoute {
         health: RouteHealth::Healthy,
         dial,
         outstanding: AtomicU32::new(0),
+        fault: None,
     }
 }
 
