@@ -50,6 +50,23 @@ async fn target_5xx_alarm(env: &Env, name: &str, lb: &str, tg: &str) {
         .expect("PutMetricAlarm");
 }
 
+/// Three v1 tasks behind a load balancer, stable, and the `web-5xx` alarm on their target group:
+/// (target group ARN, LoadBalancer dimension, TargetGroup dimension, DNS name).
+async fn web_behind_alarm(env: &Env) -> (String, String, String, String) {
+    let (_listener, tg) = lb_and_group(env, "web", 0).await;
+    service(env, "web", &tg, &[("ECSIM_VERSION", "v1")], None).await;
+    env.ecs
+        .wait_until_services_stable()
+        .cluster("lb")
+        .services("web")
+        .wait(Duration::from_secs(900))
+        .await
+        .expect("stable");
+    let (lb_dim, tg_dim, dns) = dimensions(env, &tg).await;
+    target_5xx_alarm(env, "web-5xx", &lb_dim, &tg_dim).await;
+    (tg, lb_dim, tg_dim, dns)
+}
+
 async fn state(env: &Env, name: &str) -> StateValue {
     env.cw
         .describe_alarms()
@@ -66,17 +83,7 @@ async fn state(env: &Env, name: &str) -> StateValue {
 #[tokio::test]
 async fn injected_5xx_drive_the_target_5xx_metric_and_fire_the_alarm_in_its_periods() {
     let env = common::start(ClockMode::Virtual).await;
-    let (_listener, tg) = lb_and_group(&env, "web", 0).await;
-    service(&env, "web", &tg, &[("ECSIM_VERSION", "v1")], None).await;
-    env.ecs
-        .wait_until_services_stable()
-        .cluster("lb")
-        .services("web")
-        .wait(Duration::from_secs(900))
-        .await
-        .expect("stable");
-    let (lb_dim, tg_dim, dns) = dimensions(&env, &tg).await;
-    target_5xx_alarm(&env, "web-5xx", &lb_dim, &tg_dim).await;
+    let (tg, lb_dim, tg_dim, dns) = web_behind_alarm(&env).await;
     let (status, started) = admin(
         &env,
         Method::POST,
@@ -155,17 +162,7 @@ async fn injected_5xx_drive_the_target_5xx_metric_and_fire_the_alarm_in_its_peri
 #[tokio::test]
 async fn a_rolling_deployment_watching_the_5xx_alarm_rolls_back_when_it_fires() {
     let env = common::start(ClockMode::Virtual).await;
-    let (_listener, tg) = lb_and_group(&env, "web", 0).await;
-    service(&env, "web", &tg, &[("ECSIM_VERSION", "v1")], None).await;
-    env.ecs
-        .wait_until_services_stable()
-        .cluster("lb")
-        .services("web")
-        .wait(Duration::from_secs(900))
-        .await
-        .expect("stable");
-    let (lb_dim, tg_dim, dns) = dimensions(&env, &tg).await;
-    target_5xx_alarm(&env, "web-5xx", &lb_dim, &tg_dim).await;
+    let (_, _, _, dns) = web_behind_alarm(&env).await;
     env.ecs
         .update_service()
         .cluster("lb")

@@ -36,6 +36,23 @@ async fn put(env: &Env, name: &str, value: f64) {
         .expect("PutMetricData");
 }
 
+/// An alarm on App/Errors: Sum over 60 s, one period, above 1. Tests change what they need.
+fn errors_alarm(
+    env: &Env,
+    name: &str,
+) -> aws_sdk_cloudwatch::operation::put_metric_alarm::builders::PutMetricAlarmFluentBuilder {
+    env.cw
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("App")
+        .metric_name("Errors")
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+}
+
 async fn alarm(env: &Env, name: &str) -> aws_sdk_cloudwatch::types::MetricAlarm {
     let out = env.cw.describe_alarms().alarm_names(name).send().await.unwrap();
     out.metric_alarms()[0].clone()
@@ -566,35 +583,13 @@ async fn composite_alarms_follow_their_children() {
 async fn describe_alarms_filters_pages_and_tags() {
     let env = start(ClockMode::Virtual).await;
     for i in 0..7 {
-        let mut put = env
-            .cw
-            .put_metric_alarm()
-            .alarm_name(format!("web-{i}"))
-            .namespace("App")
-            .metric_name("Errors")
-            .statistic(Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanThreshold);
+        let mut put = errors_alarm(&env, &format!("web-{i}"));
         if i % 2 == 0 {
             put = put.ok_actions("arn:aws:sns:us-east-1:000000000000:even");
         }
         put.send().await.unwrap();
     }
-    env.cw
-        .put_metric_alarm()
-        .alarm_name("api-0")
-        .namespace("App")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .unwrap();
+    errors_alarm(&env, "api-0").send().await.unwrap();
     let mut names = Vec::new();
     let mut token = None;
     let mut pages = 0;
@@ -695,33 +690,11 @@ async fn describe_alarms_filters_pages_and_tags() {
         .unwrap();
     assert_eq!(alarm(&env, "api-0").await.actions_enabled(), Some(true));
 
-    let err = env
-        .cw
-        .put_metric_alarm()
-        .alarm_name("bad")
-        .namespace("App")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(45)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .unwrap_err();
+    let err = errors_alarm(&env, "bad").period(45).send().await.unwrap_err();
     assert_eq!(code(&err), "InvalidParameterValue", "{err:?}");
-    let err = env
-        .cw
-        .put_metric_alarm()
-        .alarm_name("bad")
-        .namespace("App")
-        .metric_name("Errors")
-        .statistic(Statistic::Sum)
-        .period(60)
+    let err = errors_alarm(&env, "bad")
         .evaluation_periods(2)
         .datapoints_to_alarm(3)
-        .threshold(1.0)
-        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
         .send()
         .await
         .unwrap_err();

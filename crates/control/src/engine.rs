@@ -20,6 +20,22 @@ use crate::timers::{TimerKind, Timers};
 use crate::topology::TopologyConfig;
 use crate::world::World;
 
+/// The per-call context for world `$index`, borrowing the engine's parts field by field (a
+/// method could not: the world is borrowed mutably from the same engine at the same time).
+macro_rules! ctx {
+    ($engine:expr, $index:expr) => {
+        Ctx {
+            now_ms: $engine.now_ms,
+            rng: &mut $engine.rng,
+            timers: &mut $engine.timers,
+            world_index: $index,
+            sim: &$engine.config.sim,
+            alarms: alarm_source(&$engine.alarm_override, &$engine.cloudwatch),
+            runtime: &mut $engine.runtime,
+        }
+    };
+}
+
 /// How an engine starts.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -354,15 +370,7 @@ impl Engine {
         let Some(world) = self.worlds.get_mut(world_index) else {
             return;
         };
-        let mut ctx = Ctx {
-            now_ms: self.now_ms,
-            rng: &mut self.rng,
-            timers: &mut self.timers,
-            world_index,
-            sim: &self.config.sim,
-            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-            runtime: &mut self.runtime,
-        };
+        let mut ctx = ctx!(self, world_index);
         crate::ecs::lifecycle::on_runtime_event(world, &mut ctx, &event.key.task_id, event.kind);
     }
 
@@ -382,15 +390,7 @@ impl Engine {
         let Some(world) = self.worlds.get_mut(world_index) else {
             return;
         };
-        let mut ctx = Ctx {
-            now_ms: self.now_ms,
-            rng: &mut self.rng,
-            timers: &mut self.timers,
-            world_index,
-            sim: &self.config.sim,
-            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-            runtime: &mut self.runtime,
-        };
+        let mut ctx = ctx!(self, world_index);
         crate::elbv2::on_probe_result(world, &mut ctx, result);
     }
 
@@ -472,15 +472,7 @@ impl Engine {
             let Some(world) = self.worlds.get_mut(timer.world) else {
                 continue;
             };
-            let mut ctx = Ctx {
-                now_ms: self.now_ms,
-                rng: &mut self.rng,
-                timers: &mut self.timers,
-                world_index: timer.world,
-                sim: &self.config.sim,
-                alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-                runtime: &mut self.runtime,
-            };
+            let mut ctx = ctx!(self, timer.world);
             match timer.kind {
                 TimerKind::TaskStep { task_id } => {
                     crate::ecs::lifecycle::step_task(world, &mut ctx, &task_id)
@@ -555,15 +547,7 @@ impl Engine {
         let region = self.region_of(caller);
         let world_index = self.world_for(&principal.account_id, &region);
         let world = &mut self.worlds[world_index];
-        let mut ctx = Ctx {
-            now_ms: self.now_ms,
-            rng: &mut self.rng,
-            timers: &mut self.timers,
-            world_index,
-            sim: &self.config.sim,
-            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-            runtime: &mut self.runtime,
-        };
+        let mut ctx = ctx!(self, world_index);
         match service.name {
             "ecs" => {
                 let op = operation_of(ecsim_api::ecs::Operation::from_name, service, operation)?;
@@ -626,15 +610,7 @@ impl Engine {
         for world_index in 0..self.worlds.len() {
             let world = &mut self.worlds[world_index];
             let cloudwatch = self.cloudwatch.region(&world.account_id, &world.region);
-            let mut ctx = Ctx {
-                now_ms: self.now_ms,
-                rng: &mut self.rng,
-                timers: &mut self.timers,
-                world_index,
-                sim: &self.config.sim,
-                alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-                runtime: &mut self.runtime,
-            };
+            let mut ctx = ctx!(self, world_index);
             worlds.push(crate::export::world_snapshot(world, &mut ctx, cloudwatch)?);
         }
         Ok(serde_json::json!({
@@ -681,15 +657,7 @@ impl Engine {
         let id = format!("fault-{n}");
         let world_index = self.world_for(&key.0, &key.1);
         let world = &mut self.worlds[world_index];
-        let mut ctx = Ctx {
-            now_ms: self.now_ms,
-            rng: &mut self.rng,
-            timers: &mut self.timers,
-            world_index,
-            sim: &self.config.sim,
-            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-            runtime: &mut self.runtime,
-        };
+        let mut ctx = ctx!(self, world_index);
         let alarm = crate::faults::inject(world, &mut ctx, &id, resolved, spec);
         self.force_fault_alarm(world_index, alarm);
         Ok(self.fault(&id).unwrap_or(Value::Null))
@@ -743,15 +711,7 @@ impl Engine {
         let Some(world) = self.worlds.get_mut(world_index) else {
             return;
         };
-        let mut ctx = Ctx {
-            now_ms: self.now_ms,
-            rng: &mut self.rng,
-            timers: &mut self.timers,
-            world_index,
-            sim: &self.config.sim,
-            alarms: alarm_source(&self.alarm_override, &self.cloudwatch),
-            runtime: &mut self.runtime,
-        };
+        let mut ctx = ctx!(self, world_index);
         let alarm = crate::faults::on_timer(world, &mut ctx, fault_id, end);
         self.force_fault_alarm(world_index, alarm);
     }
