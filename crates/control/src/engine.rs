@@ -757,6 +757,17 @@ fn is_region_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
+/// Where deployment controllers read alarm states: the test double when one is set, else CloudWatch.
+fn alarm_source<'a>(
+    alarm_override: &'a Option<std::sync::Arc<dyn AlarmSource>>,
+    cloudwatch: &'a crate::cloudwatch::CloudWatch,
+) -> &'a dyn AlarmSource {
+    match alarm_override {
+        Some(source) => source.as_ref(),
+        None => cloudwatch,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -768,16 +779,5 @@ mod tests {
         assert!(!is_region_name("useast1"));
         assert!(!is_region_name("us-east-x"));
         assert!(!is_region_name("US-EAST-1"));
-    }
-}
-
-/// Where deployment controllers read alarm states: the test double when one is set, else CloudWatch.
-fn alarm_source<'a>(
-    alarm_override: &'a Option<std::sync::Arc<dyn AlarmSource>>,
-    cloudwatch: &'a crate::cloudwatch::CloudWatch,
-) -> &'a dyn AlarmSource {
-    match alarm_override {
-        Some(source) => source.as_ref(),
-        None => cloudwatch,
     }
 }
