@@ -176,3 +176,128 @@ async fn query_requests_get_xml_answers_and_error_responses() {
     let (status, body) = query_call(&url, "Action=DescribeAlarms&MaxRecords=0").await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// Every CloudWatch operation ecsim implements, once on awsJson 1.0 and once on awsQuery, in an
+/// order where each finds what it needs: each answers 200 in its protocol's envelope.
+#[tokio::test]
+async fn every_implemented_operation_answers_on_json_and_query() {
+    let env = start(ClockMode::Virtual).await;
+    let url = env.url();
+    let now_s = env.clock().now_ms() / 1_000;
+    let arn = |name: &str| format!("arn:aws:cloudwatch:us-east-1:000000000000:alarm:{name}");
+    for protocol in ["json", "query"] {
+        let a = format!("{protocol}-a");
+        let c = format!("{protocol}-c");
+        let calls: Vec<(&str, serde_json::Value, String)> = vec![
+            (
+                "PutMetricData",
+                serde_json::json!({"Namespace": "App", "MetricData": [{"MetricName": "Errors", "Value": 2, "Timestamp": now_s}]}),
+                format!(
+                    "Namespace=App&MetricData.member.1.MetricName=Errors&MetricData.member.1.Value=2&MetricData.member.1.Timestamp={now_s}"
+                ),
+            ),
+            (
+                "GetMetricStatistics",
+                serde_json::json!({"Namespace": "App", "MetricName": "Errors", "StartTime": now_s, "EndTime": now_s + 60, "Period": 60, "Statistics": ["Sum"]}),
+                format!(
+                    "Namespace=App&MetricName=Errors&StartTime={now_s}&EndTime={}&Period=60&Statistics.member.1=Sum",
+                    now_s + 60
+                ),
+            ),
+            (
+                "GetMetricData",
+                serde_json::json!({"MetricDataQueries": [{"Id": "m1", "MetricStat": {"Metric": {"Namespace": "App", "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}}], "StartTime": now_s, "EndTime": now_s + 60}),
+                format!(
+                    "MetricDataQueries.member.1.Id=m1&MetricDataQueries.member.1.MetricStat.Metric.Namespace=App&MetricDataQueries.member.1.MetricStat.Metric.MetricName=Errors&MetricDataQueries.member.1.MetricStat.Period=60&MetricDataQueries.member.1.MetricStat.Stat=Sum&StartTime={now_s}&EndTime={}",
+                    now_s + 60
+                ),
+            ),
+            (
+                "ListMetrics",
+                serde_json::json!({"Namespace": "App"}),
+                "Namespace=App".to_string(),
+            ),
+            (
+                "PutMetricAlarm",
+                serde_json::json!({"AlarmName": a, "Namespace": "App", "MetricName": "Errors", "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1, "ComparisonOperator": "GreaterThanThreshold"}),
+                format!(
+                    "AlarmName={a}&Namespace=App&MetricName=Errors&Statistic=Sum&Period=60&EvaluationPeriods=1&Threshold=1&ComparisonOperator=GreaterThanThreshold"
+                ),
+            ),
+            (
+                "PutCompositeAlarm",
+                serde_json::json!({"AlarmName": c, "AlarmRule": format!("ALARM({a})")}),
+                format!("AlarmName={c}&AlarmRule=ALARM%28{a}%29"),
+            ),
+            (
+                "DescribeAlarms",
+                serde_json::json!({"AlarmNamePrefix": protocol}),
+                format!("AlarmNamePrefix={protocol}"),
+            ),
+            (
+                "DescribeAlarmsForMetric",
+                serde_json::json!({"Namespace": "App", "MetricName": "Errors"}),
+                "Namespace=App&MetricName=Errors".to_string(),
+            ),
+            (
+                "SetAlarmState",
+                serde_json::json!({"AlarmName": a, "StateValue": "ALARM", "StateReason": "drill"}),
+                format!("AlarmName={a}&StateValue=ALARM&StateReason=drill"),
+            ),
+            (
+                "DescribeAlarmHistory",
+                serde_json::json!({"AlarmName": a}),
+                format!("AlarmName={a}"),
+            ),
+            (
+                "DisableAlarmActions",
+                serde_json::json!({"AlarmNames": [a]}),
+                format!("AlarmNames.member.1={a}"),
+            ),
+            (
+                "EnableAlarmActions",
+                serde_json::json!({"AlarmNames": [a]}),
+                format!("AlarmNames.member.1={a}"),
+            ),
+            (
+                "TagResource",
+                serde_json::json!({"ResourceARN": arn(&a), "Tags": [{"Key": "team", "Value": "web"}]}),
+                format!(
+                    "ResourceARN={}&Tags.member.1.Key=team&Tags.member.1.Value=web",
+                    arn(&a)
+                ),
+            ),
+            (
+                "ListTagsForResource",
+                serde_json::json!({"ResourceARN": arn(&a)}),
+                format!("ResourceARN={}", arn(&a)),
+            ),
+            (
+                "UntagResource",
+                serde_json::json!({"ResourceARN": arn(&a), "TagKeys": ["team"]}),
+                format!("ResourceARN={}&TagKeys.member.1=team", arn(&a)),
+            ),
+            (
+                "DeleteAlarms",
+                serde_json::json!({"AlarmNames": [c, a]}),
+                format!("AlarmNames.member.1={c}&AlarmNames.member.2={a}"),
+            ),
+        ];
+        assert_eq!(calls.len(), 16, "every implemented operation");
+        for (op, json_body, form) in calls {
+            if protocol == "json" {
+                let (status, headers, body) =
+                    json_call(&url, op, json_body.to_string().as_bytes(), false).await;
+                assert_eq!(status, 200, "{op} on JSON: {body}");
+                assert_eq!(headers["content-type"], "application/x-amz-json-1.0", "{op}");
+                let v: serde_json::Value = serde_json::from_str(&body).expect("a JSON object");
+                assert!(v.is_object(), "{op}: {body}");
+            } else {
+                let (status, body) = query_call(&url, &format!("Action={op}&{form}")).await;
+                assert_eq!(status, 200, "{op} on query: {body}");
+                assert!(body.contains(&format!("<{op}Response")), "{op}: {body}");
+                assert!(body.contains("<RequestId>"), "{op}: {body}");
+            }
+        }
+    }
+}

@@ -143,6 +143,23 @@ impl AlarmBook {
         reason_data: Option<String>,
         now_ms: Millis,
     ) -> bool {
+        let parsed = reason_data
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok());
+        self.transition(name, state, reason, reason_data, parsed, now_ms)
+    }
+
+    /// `set_state` with the reason data already parsed (evaluations build it as JSON, so they
+    /// need not parse their own text back).
+    fn transition(
+        &mut self,
+        name: &str,
+        state: StateValue,
+        reason: String,
+        reason_data: Option<String>,
+        parsed_reason_data: Option<serde_json::Value>,
+        now_ms: Millis,
+    ) -> bool {
         let Some(alarm) = self.alarms.get_mut(name) else {
             return false;
         };
@@ -152,14 +169,11 @@ impl AlarmBook {
         let old_state = alarm.state;
         let old_reason = std::mem::replace(&mut alarm.state_reason, reason.clone());
         alarm.state = state;
-        alarm.state_reason_data = reason_data.clone();
+        alarm.state_reason_data = reason_data;
         alarm.state_updated_ms = now_ms;
         alarm.state_transitioned_ms = now_ms;
         let mut new_state = json!({ "stateValue": state.as_str(), "stateReason": reason });
-        if let Some(data) = reason_data
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-        {
+        if let Some(data) = parsed_reason_data {
             new_state["stateReasonData"] = data;
         }
         let data = json!({
@@ -206,7 +220,15 @@ impl AlarmBook {
         }
         let reason = state_reason(config, &datapoints, outcome.state, outcome.breaching);
         let reason_data = reason_data(config, &datapoints, now_ms, start_ms);
-        self.set_state(name, outcome.state, reason, Some(reason_data), now_ms)
+        let reason_data_text = reason_data.to_string();
+        self.transition(
+            name,
+            outcome.state,
+            reason,
+            Some(reason_data_text),
+            Some(reason_data),
+            now_ms,
+        )
     }
 
     /// Re-evaluates every composite alarm until nothing changes (composites may reference
@@ -355,7 +377,7 @@ fn reason_data(
     datapoints: &[(Millis, Option<f64>)],
     now_ms: Millis,
     start_ms: Millis,
-) -> String {
+) -> serde_json::Value {
     let recent: Vec<f64> = datapoints.iter().filter_map(|(_, v)| *v).collect();
     let evaluated: Vec<serde_json::Value> = datapoints
         .iter()
@@ -372,7 +394,6 @@ fn reason_data(
         "threshold": config.threshold,
         "evaluatedDatapoints": evaluated,
     })
-    .to_string()
 }
 
 #[cfg(test)]
