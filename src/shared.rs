@@ -149,7 +149,7 @@ impl Shared {
     pub fn store_pending_metrics(&self, engine: &mut Engine) {
         let pending = self.metrics.take_pending();
         if !pending.is_empty() {
-            engine.put_emitted_metrics(engine.now_ms(), pending);
+            engine.put_emitted_metrics(pending);
         }
     }
 

@@ -168,11 +168,6 @@ impl Engine {
             .force_state(account_id, region, alarm_name, state, reason, now_ms)
     }
 
-    /// CloudWatch's state, for the emulator API and tests.
-    pub fn cloudwatch(&self) -> &crate::cloudwatch::CloudWatch {
-        &self.cloudwatch
-    }
-
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
@@ -237,9 +232,9 @@ impl Engine {
 
     /// Stores metrics emitted outside the engine (the load balancer data plane) in the
     /// CloudWatch of the (account, region) that owns the resource they describe. Data about
-    /// resources no world knows (deleted since) is dropped.
-    pub fn put_emitted_metrics(&mut self, now_ms: Millis, data: Vec<ecsim_core::MetricDatum>) {
-        self.advance_to(now_ms);
+    /// resources no world knows (deleted since) is dropped. Call before advancing the engine, so
+    /// evaluations that come due see the data.
+    pub fn put_emitted_metrics(&mut self, data: Vec<ecsim_core::MetricDatum>) {
         self.store_emitted(&data);
     }
 
@@ -443,51 +438,49 @@ impl Engine {
     pub fn advance_to(&mut self, now_ms: Millis) {
         while let Some(timer) = self.timers.pop_due(now_ms) {
             self.now_ms = self.now_ms.max(timer.at_ms);
-            if let TimerKind::Traffic { run } = &timer.kind {
-                self.traffic_tick(run);
-                continue;
-            }
-            if let TimerKind::Alarm(alarm) = timer.kind {
-                let Some(world) = self.worlds.get(timer.world) else {
-                    continue;
-                };
-                self.cloudwatch.on_timer(
-                    &world.account_id,
-                    &world.region,
-                    timer.world,
-                    alarm,
-                    self.now_ms,
-                    &mut self.timers,
-                );
-                continue;
-            }
-            if timer.kind == TimerKind::EcsMetrics {
-                self.report_utilization(timer.world);
-                continue;
-            }
-            if let TimerKind::Fault { fault_id, end } = &timer.kind {
-                self.fault_timer(timer.world, fault_id, *end);
-                continue;
-            }
-            let Some(world) = self.worlds.get_mut(timer.world) else {
-                continue;
-            };
-            let mut ctx = ctx!(self, timer.world);
             match timer.kind {
-                TimerKind::TaskStep { task_id } => {
-                    crate::ecs::lifecycle::step_task(world, &mut ctx, &task_id)
-                }
+                TimerKind::Traffic { run } => self.traffic_tick(&run),
+                TimerKind::Alarm(alarm) => self.alarm_timer(timer.world, alarm),
+                TimerKind::EcsMetrics => self.report_utilization(timer.world),
+                TimerKind::Fault { fault_id, end } => self.fault_timer(timer.world, &fault_id, end),
+                TimerKind::TaskStep { task_id } => self.world_timer(timer.world, |world, ctx| {
+                    crate::ecs::lifecycle::step_task(world, ctx, &task_id);
+                }),
                 TimerKind::ServiceCheck { cluster, service } => {
-                    crate::ecs::service_loop::run(world, &mut ctx, &cluster, &service);
+                    self.world_timer(timer.world, |world, ctx| {
+                        crate::ecs::service_loop::run(world, ctx, &cluster, &service);
+                    })
                 }
-                TimerKind::Elbv2(timer) => crate::elbv2::on_timer(world, &mut ctx, timer),
-                TimerKind::Traffic { .. }
-                | TimerKind::Alarm(_)
-                | TimerKind::EcsMetrics
-                | TimerKind::Fault { .. } => {}
+                TimerKind::Elbv2(elbv2) => self.world_timer(timer.world, |world, ctx| {
+                    crate::elbv2::on_timer(world, ctx, elbv2);
+                }),
             }
         }
         self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Runs a world's controller with the per-call context (nothing when the world is gone).
+    fn world_timer(&mut self, world_index: usize, run: impl FnOnce(&mut World, &mut Ctx<'_>)) {
+        let Some(world) = self.worlds.get_mut(world_index) else {
+            return;
+        };
+        let mut ctx = ctx!(self, world_index);
+        run(world, &mut ctx);
+    }
+
+    /// A CloudWatch alarm evaluation came due in a world's region.
+    fn alarm_timer(&mut self, world_index: usize, alarm: crate::cloudwatch::AlarmTimer) {
+        let Some(world) = self.worlds.get(world_index) else {
+            return;
+        };
+        self.cloudwatch.on_timer(
+            &world.account_id,
+            &world.region,
+            world_index,
+            alarm,
+            self.now_ms,
+            &mut self.timers,
+        );
     }
 
     /// Resolves the calling principal: an AssumeRole session key, a twelve-digit access key (its
@@ -745,7 +738,7 @@ fn operation_of<O>(
 }
 
 /// `us-east-1`, `eu-central-2`, `us-gov-west-1`…: lowercase words and a trailing number.
-fn is_region_name(s: &str) -> bool {
+pub(crate) fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts.len() <= 4

@@ -167,7 +167,7 @@ impl StsHandler<'_, '_> {
             role_arn,
             session_name,
             role_id,
-            expires_at_ms: seconds_to_ms(creds.expiration),
+            expires_at_ms: ecsim_core::clock::epoch_ms(creds.expiration),
         });
     }
 }
@@ -206,11 +206,6 @@ pub fn issue_task_role_credentials(
 #[allow(clippy::cast_precision_loss)] // epoch milliseconds stay far below 2^53
 fn ms_to_seconds(ms: Millis) -> f64 {
     ms as f64 / 1000.0
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // non-negative, integral milliseconds
-fn seconds_to_ms(s: f64) -> u64 {
-    (s * 1000.0).round() as u64
 }
 
 fn duration(given: Option<i32>, default: i32, max: i32) -> Result<i32, AwsError> {

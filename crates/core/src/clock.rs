@@ -295,6 +295,19 @@ impl Clock for VirtualClock {
 }
 
 /// Epoch seconds as AWS JSON timestamps carry them (millisecond precision).
+/// Milliseconds for an epoch-seconds timestamp as the wire protocols carry it, rounded; a
+/// negative or non-finite one is 0 (the epoch) rather than a wrapped value.
+pub fn epoch_ms(epoch_seconds: f64) -> Millis {
+    if epoch_seconds.is_finite() && epoch_seconds > 0.0 {
+        // Positive and finite; anything past u64 saturates.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ms = (epoch_seconds * 1000.0).round() as Millis;
+        ms
+    } else {
+        0
+    }
+}
+
 pub fn epoch_seconds(at_ms: Millis) -> f64 {
     // Millisecond timestamps fit f64's 53-bit mantissa for the next 285,000 years.
     #[allow(clippy::cast_precision_loss)]

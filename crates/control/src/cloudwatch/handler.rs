@@ -325,7 +325,9 @@ impl CloudWatchHandler<'_> {
             alarm_name: Some(alarm.name.clone()),
             alarm_arn: Some(alarm.arn.clone()),
             alarm_description: i.alarm_description.clone(),
-            alarm_configuration_updated_timestamp: Some(seconds(alarm.config_updated_ms)),
+            alarm_configuration_updated_timestamp: Some(ecsim_core::clock::epoch_seconds(
+                alarm.config_updated_ms,
+            )),
             actions_enabled: Some(alarm.actions_enabled),
             ok_actions: Some(i.ok_actions.clone().unwrap_or_default()),
             alarm_actions: Some(i.alarm_actions.clone().unwrap_or_default()),
@@ -333,7 +335,7 @@ impl CloudWatchHandler<'_> {
             state_value: Some(api_state(alarm.state)),
             state_reason: Some(alarm.state_reason.clone()),
             state_reason_data: alarm.state_reason_data.clone(),
-            state_updated_timestamp: Some(seconds(alarm.state_updated_ms)),
+            state_updated_timestamp: Some(ecsim_core::clock::epoch_seconds(alarm.state_updated_ms)),
             metric_name: i.metric_name.clone(),
             namespace: i.namespace.clone(),
             statistic: i.statistic,
@@ -353,7 +355,7 @@ impl CloudWatchHandler<'_> {
             metrics: i.metrics.clone(),
             threshold_metric_id: None,
             evaluation_state: None,
-            state_transitioned_timestamp: Some(seconds(alarm.state_transitioned_ms)),
+            state_transitioned_timestamp: Some(ecsim_core::clock::epoch_seconds(alarm.state_transitioned_ms)),
             evaluation_window: None,
             warm_up_configuration: None,
             evaluation_criteria: None,
@@ -368,7 +370,9 @@ impl CloudWatchHandler<'_> {
             actions_enabled: Some(alarm.actions_enabled),
             alarm_actions: Some(i.alarm_actions.clone().unwrap_or_default()),
             alarm_arn: Some(alarm.arn.clone()),
-            alarm_configuration_updated_timestamp: Some(seconds(alarm.config_updated_ms)),
+            alarm_configuration_updated_timestamp: Some(ecsim_core::clock::epoch_seconds(
+                alarm.config_updated_ms,
+            )),
             alarm_description: i.alarm_description.clone(),
             alarm_name: Some(alarm.name.clone()),
             alarm_rule: Some(i.alarm_rule.clone()),
@@ -376,9 +380,9 @@ impl CloudWatchHandler<'_> {
             ok_actions: Some(i.ok_actions.clone().unwrap_or_default()),
             state_reason: Some(alarm.state_reason.clone()),
             state_reason_data: alarm.state_reason_data.clone(),
-            state_updated_timestamp: Some(seconds(alarm.state_updated_ms)),
+            state_updated_timestamp: Some(ecsim_core::clock::epoch_seconds(alarm.state_updated_ms)),
             state_value: Some(api_state(alarm.state)),
-            state_transitioned_timestamp: Some(seconds(alarm.state_transitioned_ms)),
+            state_transitioned_timestamp: Some(ecsim_core::clock::epoch_seconds(alarm.state_transitioned_ms)),
             actions_suppressed_by: None,
             actions_suppressed_reason: None,
             actions_suppressor: i.actions_suppressor.clone(),
@@ -402,10 +406,6 @@ impl CloudWatchHandler<'_> {
         }
         Ok(name.to_string())
     }
-}
-
-fn seconds(ms: Millis) -> f64 {
-    ms as f64 / 1_000.0
 }
 
 fn api_state(state: StateValue) -> api::StateValue {
@@ -464,14 +464,14 @@ impl CloudWatchApi for CloudWatchHandler<'_> {
                 }
             }
             let timestamp_ms = match d.timestamp {
-                Some(t) if t.is_finite() && t >= 0.0 => (t * 1_000.0) as Millis,
+                Some(t) if t.is_finite() && t >= 0.0 => ecsim_core::clock::epoch_ms(t),
                 Some(t) => return Err(invalid(t, &format!("{field}.Timestamp"))),
                 None => self.now_ms,
             };
             if timestamp_ms + MAX_DATUM_AGE_MS < self.now_ms || timestamp_ms > self.now_ms + MAX_DATUM_LEAD_MS
             {
                 return Err(invalid(
-                    ecsim_protocol::time::format_iso8601(seconds(timestamp_ms)),
+                    ecsim_protocol::time::format_iso8601(ecsim_core::clock::epoch_seconds(timestamp_ms)),
                     &format!("{field}.Timestamp"),
                 ));
             }
@@ -881,8 +881,8 @@ impl CloudWatchApi for CloudWatchHandler<'_> {
             None => 0,
         };
         let types = input.alarm_types.clone().unwrap_or_default();
-        let start_ms = input.start_date.map(|s| (s.max(0.0) * 1_000.0) as Millis);
-        let end_ms = input.end_date.map(|s| (s.max(0.0) * 1_000.0) as Millis);
+        let start_ms = input.start_date.map(ecsim_core::clock::epoch_ms);
+        let end_ms = input.end_date.map(ecsim_core::clock::epoch_ms);
         let matching: Vec<&HistoryItem> = {
             let filter = |item: &&HistoryItem| {
                 input.alarm_name.as_ref().is_none_or(|n| *n == item.alarm_name)
@@ -905,7 +905,7 @@ impl CloudWatchApi for CloudWatchHandler<'_> {
                 alarm_name: Some(item.alarm_name.clone()),
                 alarm_contributor_id: None,
                 alarm_type: Some(item.alarm_type),
-                timestamp: Some(seconds(item.timestamp_ms)),
+                timestamp: Some(ecsim_core::clock::epoch_seconds(item.timestamp_ms)),
                 history_item_type: Some(item.item_type),
                 history_summary: Some(item.summary.clone()),
                 history_data: Some(item.data.clone()),

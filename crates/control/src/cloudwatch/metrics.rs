@@ -62,10 +62,6 @@ impl MetricStore {
         self.series.len()
     }
 
-    pub fn contains(&self, key: &SeriesKey) -> bool {
-        self.series.contains_key(key)
-    }
-
     /// The unit a series was last put with.
     pub fn unit_of(&self, key: &SeriesKey) -> Option<&str> {
         self.series.get(key).and_then(|s| s.unit.as_deref())
@@ -120,11 +116,6 @@ impl MetricStore {
                 .merge(samples);
         }
         out
-    }
-
-    /// Every series in key order (namespace, name, dimensions).
-    pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, &Series)> {
-        self.series.iter()
     }
 
     /// Series after `after` (exclusive) in key order, for pagination.

@@ -37,14 +37,6 @@ pub fn dimensions_of(dimensions: &Option<Vec<api::Dimension>>) -> Vec<(String, S
         .collect()
 }
 
-fn seconds_to_ms(seconds: f64) -> Millis {
-    if seconds.is_finite() && seconds > 0.0 {
-        (seconds * 1_000.0).round() as Millis
-    } else {
-        0
-    }
-}
-
 /// Period starts are aligned to the period on the epoch, so the same data always lands in the
 /// same datapoint whatever start time a caller picks.
 fn aligned_start(start_ms: Millis, period_ms: Millis) -> Millis {
@@ -81,8 +73,8 @@ pub fn get_metric_statistics(
         return Err(invalid(input.period, "Period"));
     }
     let period_ms = period_s as Millis * 1_000;
-    let start_ms = seconds_to_ms(input.start_time);
-    let end_ms = seconds_to_ms(input.end_time);
+    let start_ms = ecsim_core::clock::epoch_ms(input.start_time);
+    let end_ms = ecsim_core::clock::epoch_ms(input.end_time);
     if end_ms <= start_ms {
         return Err(AwsError::client(
             "InvalidParameterValueException",
@@ -315,8 +307,8 @@ pub fn get_metric_data(store: &MetricStore, input: api::GetMetricDataInput) -> R
             "ecsim returns every datapoint in one page, so no NextToken is valid.",
         ));
     }
-    let start_ms = seconds_to_ms(input.start_time);
-    let end_ms = seconds_to_ms(input.end_time);
+    let start_ms = ecsim_core::clock::epoch_ms(input.start_time);
+    let end_ms = ecsim_core::clock::epoch_ms(input.end_time);
     if end_ms <= start_ms {
         return Err(validation(
             "The parameter StartTime must be less than the parameter EndTime.",

@@ -146,7 +146,7 @@ pub fn parse(
         None => default_account.to_string(),
     };
     let region = match o.string("region")? {
-        Some(r) if is_region(r) => r.to_string(),
+        Some(r) if crate::engine::is_region_name(r) => r.to_string(),
         Some(r) => return Err(format!("region '{r}' is not a region name such as us-east-1")),
         None => default_region.to_string(),
     };
@@ -391,17 +391,6 @@ fn seconds_ms(name: &str, seconds: f64, zero_ok: bool) -> Result<Millis, String>
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let ms = (seconds * 1000.0).round() as Millis;
     Ok(ms)
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    (3..=4).contains(&parts.len())
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 fn cluster_of(o: &Obj<'_>) -> Result<String, String> {
