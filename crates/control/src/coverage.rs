@@ -30,6 +30,7 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
                 sim: &sim,
                 alarms: &crate::alarms::NoAlarms,
                 runtime: &mut crate::task_runtime::RuntimePort::default(),
+                functions: &mut crate::functions::Functions::default(),
             };
             rows.push((service, name, f(&mut world, &mut ctx)));
         };

@@ -32,6 +32,7 @@ macro_rules! ctx {
             sim: &$engine.config.sim,
             alarms: alarm_source(&$engine.alarm_override, &$engine.cloudwatch),
             runtime: &mut $engine.runtime,
+            functions: &mut $engine.functions,
         }
     };
 }
@@ -74,6 +75,8 @@ pub struct Ctx<'a> {
     pub alarms: &'a dyn AlarmSource,
     /// Commands for an external task runtime.
     pub runtime: &'a mut RuntimePort,
+    /// Local stand-ins for Lambda functions (lifecycle hooks), and their invocations.
+    pub functions: &'a mut crate::functions::Functions,
 }
 
 /// Credentials handed to a task for its task role.
@@ -107,6 +110,7 @@ pub struct Engine {
     /// Worlds whose per-minute ECS utilization timer is scheduled.
     utilization_armed: std::collections::BTreeSet<usize>,
     runtime: RuntimePort,
+    functions: crate::functions::Functions,
     now_ms: Millis,
     routing: crate::elbv2::RoutingPublication,
     traffic: crate::traffic::Traffic,
@@ -132,6 +136,7 @@ impl Engine {
             emitted: Vec::new(),
             utilization_armed: std::collections::BTreeSet::new(),
             runtime,
+            functions: crate::functions::Functions::default(),
             now_ms,
             routing: crate::elbv2::RoutingPublication::default(),
             traffic: crate::traffic::Traffic::default(),
@@ -191,6 +196,7 @@ impl Engine {
         self.cloudwatch.clear();
         self.emitted.clear();
         self.utilization_armed.clear();
+        self.functions.clear_invocations();
     }
 
     /// Starts a simulated traffic run at the engine's time; returns its id. The first batch goes
@@ -367,6 +373,68 @@ impl Engine {
         };
         let mut ctx = ctx!(self, world_index);
         crate::ecs::lifecycle::on_runtime_event(world, &mut ctx, &event.key.task_id, event.kind);
+    }
+
+    /// Registers (or replaces) the local stand-in for Lambda function `name` (a name or an ARN).
+    pub fn register_function(&mut self, name: &str, target: crate::functions::FunctionTarget) {
+        self.functions.register(name, target);
+    }
+
+    /// Forgets a function stand-in. Returns whether it was registered.
+    pub fn remove_function(&mut self, name: &str) -> bool {
+        self.functions.remove(name)
+    }
+
+    /// The registered function stand-ins by name.
+    pub fn functions(&self) -> &std::collections::BTreeMap<String, crate::functions::FunctionTarget> {
+        self.functions.targets()
+    }
+
+    /// Takes the function invocations queued for the edge (hooks to call).
+    pub fn take_invocations(&mut self) -> Vec<crate::functions::Invocation> {
+        self.functions.take_invocations()
+    }
+
+    /// Applies how an invocation ended at `now_ms` (after catching controllers up). An outcome
+    /// for an unknown or already completed invocation is ignored.
+    pub fn complete_invocation(
+        &mut self,
+        now_ms: Millis,
+        id: u64,
+        outcome: crate::functions::InvocationOutcome,
+    ) {
+        self.advance_to(now_ms);
+        let Some(purpose) = self.functions.complete(id) else {
+            return;
+        };
+        match purpose {
+            crate::functions::InvocationPurpose::CodeDeployHook {
+                world,
+                deployment_id,
+                execution_id,
+            } => self.world_timer(world, |world, ctx| {
+                crate::codedeploy::run::on_invocation_outcome(
+                    world,
+                    ctx,
+                    &deployment_id,
+                    &execution_id,
+                    outcome,
+                );
+            }),
+            crate::functions::InvocationPurpose::EcsHook {
+                world,
+                service_deployment_arn,
+                hook_id,
+            } => self.world_timer(world, |world, ctx| {
+                crate::ecs::deployments::on_hook_outcome(
+                    world,
+                    ctx,
+                    &service_deployment_arn,
+                    &hook_id,
+                    outcome,
+                );
+            }),
+        }
     }
 
     /// Takes the health-check probes queued for the data plane, world by world.

@@ -7,6 +7,7 @@
 
 pub mod alarms;
 pub mod cloudwatch;
+pub mod codedeploy;
 pub mod coverage;
 pub mod deploy;
 pub mod ec2;
@@ -15,6 +16,7 @@ pub mod elbv2;
 pub mod engine;
 pub mod export;
 pub mod faults;
+pub mod functions;
 pub mod network;
 pub mod runtime;
 pub mod sts;

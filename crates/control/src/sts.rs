@@ -360,6 +360,7 @@ mod tests {
                 sim: &self.sim,
                 alarms: &crate::alarms::NoAlarms,
                 runtime: &mut crate::task_runtime::RuntimePort::default(),
+                functions: &mut crate::functions::Functions::default(),
             };
             let mut handler = StsHandler {
                 principal: &principal,

@@ -5,12 +5,32 @@ use ecsim_core::Millis;
 
 use super::plan::{Plan, Step};
 
-/// Where traffic weights go (the load balancer's production route). Rolling plans never call it.
-pub trait Router {
-    fn set_target_weight(&mut self, target_weight_pct: u32);
+/// What a gate answers when the executor asks whether it may pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateState {
+    Open,
+    /// Not yet; ask again at `recheck_at_ms` (or when something else wakes the deployment).
+    Waiting {
+        recheck_at_ms: Option<Millis>,
+    },
+    /// The deployment fails here.
+    Failed {
+        reason: String,
+    },
 }
 
-/// A router for plans without traffic steps.
+/// Where the executor acts: traffic weights on the production route, and the gates of the plan.
+/// Rolling plans never call it.
+pub trait Router {
+    fn set_target_weight(&mut self, target_weight_pct: u32);
+
+    /// Asked every time the executor stands at `Step::Gate { name }`, first at `entered_ms`.
+    fn gate(&mut self, _name: &str, _entered_ms: Millis, _now_ms: Millis) -> GateState {
+        GateState::Open
+    }
+}
+
+/// A router for plans without traffic steps or gates.
 pub struct NoRouter;
 
 impl Router for NoRouter {
@@ -43,6 +63,9 @@ pub enum Trigger {
     CircuitBreaker,
     Alarm,
     Stopped,
+    /// A gate failed (a lifecycle hook, a replacement that never became healthy, a ready wait
+    /// that ran out).
+    Gate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +114,20 @@ impl Executor {
     /// The step being run, if the plan is not finished.
     pub fn current_step(&self) -> Option<&Step> {
         self.plan.steps.get(self.step)
+    }
+
+    /// The index of the step being run (the plan's length once finished).
+    pub fn step_index(&self) -> usize {
+        self.step
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// When the current step began.
+    pub fn step_started_ms(&self) -> Millis {
+        self.step_started_ms
     }
 
     /// Fails the deployment from outside (StopServiceDeployment).
@@ -146,6 +183,25 @@ impl Executor {
                 }
                 Step::Roll => {}
                 Step::Shift { target_weight_pct } => router.set_target_weight(*target_weight_pct),
+                Step::Gate { name } => match router.gate(name, self.step_started_ms, now_ms) {
+                    GateState::Open => {}
+                    GateState::Waiting { recheck_at_ms } => {
+                        return Advance {
+                            outcome: Outcome::InProgress,
+                            wake_at_ms: recheck_at_ms,
+                        };
+                    }
+                    GateState::Failed { reason } => {
+                        self.outcome = Outcome::Failed {
+                            trigger: Trigger::Gate,
+                            reason,
+                        };
+                        return Advance {
+                            outcome: self.outcome.clone(),
+                            wake_at_ms: None,
+                        };
+                    }
+                },
                 Step::Bake { duration_ms } => {
                     let until = self.step_started_ms + duration_ms;
                     if now_ms < until {
@@ -310,6 +366,56 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// A router whose gates open at set times and whose "hook" gate fails.
+    struct GateRouter {
+        asked: Vec<(String, Millis, Millis)>,
+    }
+
+    impl Router for GateRouter {
+        fn set_target_weight(&mut self, _target_weight_pct: u32) {}
+        fn gate(&mut self, name: &str, entered_ms: Millis, now_ms: Millis) -> GateState {
+            self.asked.push((name.to_string(), entered_ms, now_ms));
+            match name {
+                "ready" if now_ms < entered_ms + 100 => GateState::Waiting {
+                    recheck_at_ms: Some(entered_ms + 100),
+                },
+                "hook" => GateState::Failed {
+                    reason: "the hook failed".into(),
+                },
+                _ => GateState::Open,
+            }
+        }
+    }
+
+    #[test]
+    fn gates_hold_until_open_and_can_fail_the_deployment() {
+        let plan = Plan {
+            steps: vec![Step::gate("install"), Step::gate("ready"), Step::gate("hook")],
+        };
+        let mut ex = Executor::new(plan, Monitors::default(), 0);
+        let mut router = GateRouter { asked: vec![] };
+        let a = ex.advance(10, &Observation::default(), &mut router);
+        assert_eq!(a.wake_at_ms, Some(110), "the ready gate was entered at 10");
+        assert_eq!(ex.current_step(), Some(&Step::gate("ready")));
+        let a = ex.advance(110, &Observation::default(), &mut router);
+        assert_eq!(
+            a.outcome,
+            Outcome::Failed {
+                trigger: Trigger::Gate,
+                reason: "the hook failed".into()
+            }
+        );
+        assert_eq!(
+            router.asked,
+            [
+                ("install".to_string(), 0, 10),
+                ("ready".to_string(), 10, 10),
+                ("ready".to_string(), 10, 110),
+                ("hook".to_string(), 110, 110),
+            ]
+        );
     }
 
     #[test]

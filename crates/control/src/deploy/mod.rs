@@ -8,5 +8,5 @@
 pub mod executor;
 pub mod plan;
 
-pub use executor::{Advance, Executor, Monitors, NoRouter, Observation, Outcome, Router, Trigger};
+pub use executor::{Advance, Executor, GateState, Monitors, NoRouter, Observation, Outcome, Router, Trigger};
 pub use plan::{Plan, Step};

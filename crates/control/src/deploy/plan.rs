@@ -13,6 +13,16 @@ pub enum Step {
     Shift { target_weight_pct: u32 },
     /// Hold while the monitors (circuit breaker, alarms) keep watching.
     Bake { duration_ms: Millis },
+    /// Wait at a named gate until the router opens it: a lifecycle event or hook, a ready wait,
+    /// a task set that must become stable. The router may also fail the deployment there.
+    Gate { name: String },
+}
+
+impl Step {
+    /// A gate step.
+    pub fn gate(name: impl Into<String>) -> Self {
+        Step::Gate { name: name.into() }
+    }
 }
 
 /// The ordered steps of one deployment.

@@ -38,6 +38,7 @@ impl Fixture {
             sim: &self.sim,
             alarms: &crate::alarms::NoAlarms,
             runtime: &mut crate::task_runtime::RuntimePort::default(),
+            functions: &mut crate::functions::Functions::default(),
         };
         let mut handler = Ec2Handler {
             world: &mut self.world,

@@ -635,6 +635,7 @@ pub(crate) mod testkit {
                 sim: &self.sim,
                 alarms: &crate::alarms::NoAlarms,
                 runtime: &mut crate::task_runtime::RuntimePort::default(),
+                functions: &mut crate::functions::Functions::default(),
             };
             let mut h = EcsHandler {
                 world: &mut self.world,

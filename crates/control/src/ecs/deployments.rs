@@ -357,6 +357,8 @@ fn fail(
             )
         }
         Trigger::Stopped => (reason.to_string(), sd.stop_request == Some(StopRequest::Rollback)),
+        // A failed lifecycle hook rolls back, as ECS does.
+        Trigger::Gate => (reason.to_string(), true),
     };
     sd.updated_at_ms = now;
     let in_rollback = sd.rollback.is_some();
@@ -420,6 +422,7 @@ fn fail(
         rollout_state: api::DeploymentRolloutState::InProgress,
         service_deployment_arn: sd_arn.to_string(),
         service_revision_arn: revision_arn.clone(),
+        load_balancers: None,
     };
     svc.task_definition_arn = revision.task_definition_arn.clone();
     svc.network_configuration = revision.network_configuration.clone();
@@ -465,4 +468,16 @@ pub fn request_stop(world: &mut World, ctx: &mut Ctx<'_>, sd_arn: &str, stop: St
     let (cluster, service) = (sd.cluster_name.clone(), sd.service_name.clone());
     super::service_loop::wake(world, ctx, &cluster, &service);
     true
+}
+
+/// How the Lambda stand-in of an ECS lifecycle hook answered (`hookStatus`, `callBackDelay`).
+pub fn on_hook_outcome(
+    world: &mut World,
+    ctx: &mut Ctx<'_>,
+    service_deployment_arn: &str,
+    hook_id: &str,
+    outcome: crate::functions::InvocationOutcome,
+) {
+    // Filled in with the ECS-native lifecycle hooks.
+    let _ = (world, ctx, service_deployment_arn, hook_id, outcome);
 }

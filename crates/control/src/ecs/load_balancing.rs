@@ -273,6 +273,26 @@ pub fn validate_service_load_balancers(
     Ok(())
 }
 
+/// The load balancers a service task registers in: its task set's, its deployment's own (a
+/// blue/green deployment's green tasks), else the service's.
+pub fn task_load_balancers<'s>(
+    service: &'s super::state::ServiceRecord,
+    deployment_id: Option<&str>,
+) -> &'s [api::LoadBalancer] {
+    let Some(id) = deployment_id else {
+        return &service.load_balancers;
+    };
+    if let Some(task_set) = service.task_sets.iter().find(|t| t.id == id) {
+        return &task_set.load_balancers;
+    }
+    service
+        .deployments
+        .iter()
+        .find(|d| d.id == id)
+        .and_then(|d| d.load_balancers.as_deref())
+        .unwrap_or(&service.load_balancers)
+}
+
 /// Registers a service task that just reached RUNNING in each of its service's target groups:
 /// its private IP and container port (`awsvpc`), or its container instance and host port.
 pub fn register_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
@@ -287,7 +307,7 @@ pub fn register_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
         return;
     };
     let mut targets = Vec::new();
-    for lb in &service.load_balancers {
+    for lb in task_load_balancers(service, task.deployment_id.as_deref()) {
         let (Some(tg), Some(name), Some(port)) = (
             lb.target_group_arn.clone(),
             lb.container_name.as_deref(),

@@ -462,11 +462,62 @@ fn rebalance_zones(
     wake(world, ctx, cluster, service);
 }
 
+/// What the tasks of one deployment or task set are launched from.
+#[derive(Debug, Clone)]
+struct LaunchSpec {
+    /// The deployment or task set id the tasks carry.
+    id: String,
+    task_definition_arn: String,
+    launch_type: Option<api::LaunchType>,
+    capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    platform_version: Option<String>,
+    network_configuration: Option<api::NetworkConfiguration>,
+}
+
+fn launch_spec(svc: &ServiceRecord, id: &str) -> Option<LaunchSpec> {
+    if let Some(d) = svc.deployments.iter().find(|d| d.id == id) {
+        return Some(LaunchSpec {
+            id: d.id.clone(),
+            task_definition_arn: d.task_definition_arn.clone(),
+            launch_type: d.launch_type,
+            capacity_provider_strategy: d.capacity_provider_strategy.clone(),
+            platform_version: d.platform_version.clone(),
+            network_configuration: d.network_configuration.clone(),
+        });
+    }
+    svc.task_set(id).map(|t| LaunchSpec {
+        id: t.id.clone(),
+        task_definition_arn: t.task_definition_arn.clone(),
+        launch_type: t.launch_type,
+        capacity_provider_strategy: t.capacity_provider_strategy.clone(),
+        platform_version: t.platform_version.clone(),
+        network_configuration: t.network_configuration.clone(),
+    })
+}
+
 fn start_tasks(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, count: usize) {
+    let Some(primary_id) = service_mut(world, cluster, service)
+        .and_then(|svc| svc.deployments.first())
+        .map(|d| d.id.clone())
+    else {
+        return;
+    };
+    start_tasks_of(world, ctx, cluster, service, &primary_id, count);
+}
+
+/// Starts `count` tasks of the deployment or task set `spec_id`.
+pub(crate) fn start_tasks_of(
+    world: &mut World,
+    ctx: &mut Ctx<'_>,
+    cluster: &str,
+    service: &str,
+    spec_id: &str,
+    count: usize,
+) {
     let Some(svc) = service_mut(world, cluster, service) else {
         return;
     };
-    let Some(primary) = svc.deployments.first().cloned() else {
+    let Some(primary) = launch_spec(svc, spec_id) else {
         return;
     };
     let group = format!("service:{service}");

@@ -84,6 +84,7 @@ fn new_deployment(
         // Filled in by `deployments::begin` once the deployment is the service's PRIMARY.
         service_deployment_arn: String::new(),
         service_revision_arn: String::new(),
+        load_balancers: None,
     }
 }
 
@@ -249,6 +250,7 @@ pub fn create_service(
         check_pending: false,
         last_completed_revision_arn: None,
         load_balancers,
+        task_sets: Vec::new(),
     };
     let name = svc.name.clone();
     let cluster = active_cluster_mut(&mut h.world.ecs, Some(&cluster_name))?;

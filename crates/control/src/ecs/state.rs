@@ -343,6 +343,9 @@ pub struct DeploymentRecord {
     pub service_deployment_arn: String,
     /// The service revision it runs.
     pub service_revision_arn: String,
+    /// Target groups its tasks register in when they differ from the service's (a blue/green
+    /// deployment's green tasks go to the alternate target group).
+    pub load_balancers: Option<Vec<api::LoadBalancer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -398,6 +401,90 @@ pub struct ServiceRecord {
     pub last_completed_revision_arn: Option<String>,
     /// The target groups its tasks register in (`loadBalancers`).
     pub load_balancers: Vec<api::LoadBalancer>,
+    /// Task sets (EXTERNAL and CODE_DEPLOY controllers), oldest first.
+    pub task_sets: Vec<TaskSetRecord>,
+}
+
+impl ServiceRecord {
+    /// Whether task sets, not deployments, carry this service's tasks.
+    pub fn uses_task_sets(&self) -> bool {
+        self.deployment_controller.r#type != api::DeploymentControllerType::Ecs
+    }
+
+    pub fn task_set(&self, id_or_arn: &str) -> Option<&TaskSetRecord> {
+        self.task_sets
+            .iter()
+            .find(|t| t.id == id_or_arn || t.arn == id_or_arn)
+    }
+
+    pub fn task_set_mut(&mut self, id_or_arn: &str) -> Option<&mut TaskSetRecord> {
+        self.task_sets
+            .iter_mut()
+            .find(|t| t.id == id_or_arn || t.arn == id_or_arn)
+    }
+}
+
+/// `status` of a task set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSetStatus {
+    /// Serves production traffic.
+    Primary,
+    Active,
+    /// Scaling to zero before it is removed.
+    Draining,
+}
+
+impl TaskSetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSetStatus::Primary => "PRIMARY",
+            TaskSetStatus::Active => "ACTIVE",
+            TaskSetStatus::Draining => "DRAINING",
+        }
+    }
+}
+
+/// A task set: a group of a service's tasks with its own task definition, network
+/// configuration, load balancers and scale (EXTERNAL and CODE_DEPLOY controllers).
+#[derive(Debug, Clone)]
+pub struct TaskSetRecord {
+    /// `ecs-svc/<19 digits>`; its tasks carry it as their deployment id and `startedBy`.
+    pub id: String,
+    pub arn: String,
+    pub started_by: Option<String>,
+    pub external_id: Option<String>,
+    pub status: TaskSetStatus,
+    pub task_definition_arn: String,
+    pub launch_type: Option<api::LaunchType>,
+    pub capacity_provider_strategy: Vec<api::CapacityProviderStrategyItem>,
+    pub platform_version: Option<String>,
+    pub platform_family: Option<String>,
+    pub network_configuration: Option<api::NetworkConfiguration>,
+    pub load_balancers: Vec<api::LoadBalancer>,
+    pub service_registries: Vec<api::ServiceRegistry>,
+    /// `scale.value` in percent of the service's desired count.
+    pub scale_pct: f64,
+    pub stability_status: api::StabilityStatus,
+    pub stability_status_at_ms: Millis,
+    pub created_at_ms: Millis,
+    pub updated_at_ms: Millis,
+    pub tags: TagList,
+    /// Tasks that stopped before they ever ran.
+    pub failed_tasks: i32,
+}
+
+impl TaskSetRecord {
+    /// `computedDesiredCount`: the service's desired count times the scale, rounded up.
+    pub fn computed_desired_count(&self, service_desired: i32) -> i32 {
+        if self.status == TaskSetStatus::Draining {
+            return 0;
+        }
+        let exact = f64::from(service_desired.max(0)) * self.scale_pct / 100.0;
+        // Scale is 0–100 and desired counts fit in i32, so the product does too.
+        #[allow(clippy::cast_possible_truncation)]
+        let count = exact.ceil() as i32;
+        count.clamp(0, service_desired.max(0))
+    }
 }
 
 impl ServiceRecord {

@@ -45,6 +45,7 @@ mod tags;
 mod target_groups;
 pub(crate) mod targets;
 mod usage;
+pub mod weights;
 
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,7 @@ pub(super) struct Fixture {
     pub timers: Timers,
     pub sim: SimTimings,
     pub runtime: RuntimePort,
+    pub functions: crate::functions::Functions,
     pub now_ms: Millis,
 }
 
@@ -40,6 +41,7 @@ impl Fixture {
             timers: Timers::default(),
             sim: SimTimings::default(),
             runtime: RuntimePort::default(),
+            functions: crate::functions::Functions::default(),
             now_ms: 1_767_225_600_000,
         }
     }
@@ -54,6 +56,7 @@ impl Fixture {
             sim: &self.sim,
             alarms: &crate::alarms::NoAlarms,
             runtime: &mut self.runtime,
+            functions: &mut self.functions,
         };
         f(&mut self.world, &mut ctx)
     }
