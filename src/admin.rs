@@ -1,6 +1,6 @@
 //! The emulator API under `/_ecsim/` (JSON): health, reset, state export, the task address
 //! listing, the real address of every load balancer listener, the metrics ecsim emitted,
-//! simulated traffic, and (in their own files) the clock and faults.
+//! simulated traffic, and (in their own files) the clock, faults and function stand-ins.
 //! Documented in `docs/emulator-api.md`.
 
 use bytes::Bytes;
@@ -17,6 +17,10 @@ mod clock;
 // The fault API (`/_ecsim/faults…`) lives in its own file too.
 #[path = "admin_faults.rs"]
 mod faults;
+
+// The function stand-in API (`/_ecsim/functions…`) as well.
+#[path = "admin_functions.rs"]
+mod functions;
 
 /// The world as its APIs describe it, after catching the engine up to the clock.
 async fn state(shared: &Shared) -> Response<Body> {
@@ -45,6 +49,7 @@ pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts, body: 
     match (&parts.method, parts.uri.path()) {
         (_, path) if clock::owns(path) => clock::handle(shared, parts, body).await,
         (_, path) if faults::owns(path) => faults::handle(shared, parts, body).await,
+        (_, path) if functions::owns(path) => functions::handle(shared, parts, body).await,
         (&Method::GET, "/_ecsim/health") => json_response(StatusCode::OK, &health(shared)),
         (&Method::GET, "/_ecsim/tasks") => json_response(StatusCode::OK, &tasks(shared)),
         (&Method::GET, "/_ecsim/state") => state(shared).await,
@@ -100,7 +105,7 @@ pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts, body: 
         ),
         (_, path) => json_response(
             StatusCode::NOT_FOUND,
-            &json!({ "error": format!("no emulator endpoint at {path}"), "endpoints": ["GET /_ecsim/health", "GET /_ecsim/state", "GET /_ecsim/tasks", "GET /_ecsim/listeners", "GET /_ecsim/metrics", "POST /_ecsim/traffic", "GET /_ecsim/traffic", "DELETE /_ecsim/traffic/{id}", "POST /_ecsim/reset"], "clockEndpoints": clock::ENDPOINTS, "faultEndpoints": faults::ENDPOINTS }),
+            &json!({ "error": format!("no emulator endpoint at {path}"), "endpoints": ["GET /_ecsim/health", "GET /_ecsim/state", "GET /_ecsim/tasks", "GET /_ecsim/listeners", "GET /_ecsim/metrics", "POST /_ecsim/traffic", "GET /_ecsim/traffic", "DELETE /_ecsim/traffic/{id}", "POST /_ecsim/reset"], "clockEndpoints": clock::ENDPOINTS, "faultEndpoints": faults::ENDPOINTS, "functionEndpoints": functions::ENDPOINTS }),
         ),
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecsim_control::alarms::AlarmSource;
+use ecsim_control::functions::FunctionTarget;
 use ecsim_control::runtime::SimTimings;
 use ecsim_control::topology::TopologyConfig;
 use ecsim_control::{Engine, EngineConfig};
@@ -107,6 +108,8 @@ pub struct EmulatorBuilder {
     topology: TopologyConfig,
     sim: SimTimings,
     alarms: Option<Arc<dyn AlarmSource>>,
+    functions: Vec<(String, FunctionTarget)>,
+    function_timeout_ms: u64,
 }
 
 impl Default for EmulatorBuilder {
@@ -122,6 +125,8 @@ impl Default for EmulatorBuilder {
             topology: TopologyConfig::default(),
             sim: SimTimings::default(),
             alarms: None,
+            functions: Vec::new(),
+            function_timeout_ms: crate::functions::DEFAULT_FUNCTION_TIMEOUT_MS,
         }
     }
 }
@@ -176,6 +181,21 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Registers a local stand-in for the Lambda function `name` (a name or an ARN) that lifecycle
+    /// hooks invoke: an HTTP endpoint the payload is POSTed to, or a command that gets it on
+    /// stdin. A later registration of the same name replaces an earlier one.
+    pub fn function(mut self, name: impl Into<String>, target: FunctionTarget) -> Self {
+        self.functions.push((name.into(), target));
+        self
+    }
+
+    /// Real time a function stand-in may take before its invocation fails (a command is killed).
+    /// Not shortened by the time scale. Default 30 s.
+    pub fn function_timeout(mut self, timeout: Duration) -> Self {
+        self.function_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// Binds the listener and starts serving. Returns once the port accepts connections.
     pub async fn start(self) -> Result<Emulator, StartError> {
         self.topology.validate()?;
@@ -224,7 +244,9 @@ impl EmulatorBuilder {
         if let Some(alarms) = self.alarms {
             engine.set_alarm_source(alarms);
         }
-        let shared = Shared::new(engine, clock, self.seed);
+        for (name, target) in self.functions {
+            engine.register_function(&name, target);
+        }
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -235,6 +257,11 @@ impl EmulatorBuilder {
             addr: self.listen,
             source,
         })?;
+        let invoke = crate::functions::InvokeSettings {
+            timeout_ms: self.function_timeout_ms,
+            endpoint_url: format!("http://{addr}"),
+        };
+        let shared = Shared::new(engine, clock, self.seed, invoke);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let mut keep_containers = true;
@@ -388,6 +415,12 @@ impl Emulator {
         EmulatorClock {
             shared: self.shared.clone(),
         }
+    }
+
+    /// Registers (or replaces) the local stand-in for the Lambda function `name` (a name or an
+    /// ARN), as `PUT /_ecsim/functions/{name}` does.
+    pub fn register_function(&self, name: &str, target: FunctionTarget) {
+        self.shared.engine.lock().register_function(name, target);
     }
 
     /// Which task runtime runs tasks: `docker` or `sim`.

@@ -21,6 +21,7 @@ mod admin;
 pub mod config;
 mod driver;
 mod emulator;
+mod functions;
 mod gateway;
 mod metadata;
 mod metrics_store;
@@ -28,6 +29,8 @@ mod shared;
 mod utilization;
 
 pub use ecsim_control::alarms::{AlarmSource, AlarmState};
+pub use ecsim_control::functions::FunctionTarget;
 pub use ecsim_docker::Leftovers;
 pub use emulator::{ClockMode, DockerOptions, Emulator, EmulatorBuilder, EmulatorClock, Runtime, StartError};
+pub use functions::{DEFAULT_FUNCTION_TIMEOUT_MS, parse_function_flag, parse_function_list};
 pub use gateway::MAX_REQUEST_BODY_BYTES;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use ecsim::{ClockMode, DockerOptions, Emulator, Leftovers, Runtime};
+use ecsim::{ClockMode, DockerOptions, Emulator, FunctionTarget, Leftovers, Runtime};
 
 /// ecsim — the AWS container stack (ECS, EC2 networking, STS; ELBv2, CodeDeploy and CloudWatch
 /// routed) on one local port, offline, with a deterministic control plane.
@@ -84,6 +84,12 @@ struct ServeArgs {
     /// containers, Docker health checks, image pulls and proxy timeouts are not sped up.
     #[arg(long, env = "ECSIM_TIME_SCALE", default_value_t = 1.0, value_name = "N", value_parser = parse_time_scale)]
     time_scale: f64,
+    /// A local stand-in for a Lambda function that lifecycle hooks invoke: `NAME=URL` (the payload
+    /// is POSTed to the URL) or `NAME=cmd:PROGRAM ARG...` (the command gets the payload on stdin;
+    /// split on whitespace). NAME may be an ARN. Repeatable; env ECSIM_FUNCTIONS takes a
+    /// comma-separated list of the same.
+    #[arg(long = "function", value_name = "NAME=URL|NAME=cmd:PROGRAM ARG...", value_parser = ecsim::parse_function_flag)]
+    functions: Vec<(String, FunctionTarget)>,
 }
 
 /// `--time-scale`: a finite number greater than 0.
@@ -162,6 +168,18 @@ fn serve(args: ServeArgs) -> Result<()> {
         .time_scale(args.time_scale)
         .default_account_id(&args.account_id)
         .default_region(&args.region);
+    // ECSIM_FUNCTIONS first, so a --function of the same name replaces it.
+    if let Ok(list) = std::env::var("ECSIM_FUNCTIONS") {
+        for (name, target) in ecsim::parse_function_list(&list)
+            .map_err(anyhow::Error::msg)
+            .context("ECSIM_FUNCTIONS")?
+        {
+            builder = builder.function(name, target);
+        }
+    }
+    for (name, target) in args.functions.iter().cloned() {
+        builder = builder.function(name, target);
+    }
     if let Some(path) = &args.config {
         let file = ecsim::config::FileConfig::load(path)?;
         if let Some(topology) = file.topology {

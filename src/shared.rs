@@ -1,8 +1,8 @@
 //! State shared by the gateway, the live driver and the emulator handle: the engine behind a
-//! mutex (never held across an await), the clock, the wake-up signal for the driver, and the link
-//! to an external task runtime.
+//! mutex (never held across an await), the clock, the wake-up signal for the driver, the link
+//! to an external task runtime, and the invoker of function stand-ins.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 
 use ecsim_control::Engine;
 use ecsim_control::task_runtime::RuntimeCommand;
@@ -29,6 +29,10 @@ pub struct Shared {
     pub data_plane: OnceLock<ecsim_proxy::DataPlane>,
     /// Metrics ecsim emits itself, until CloudWatch stores them.
     pub metrics: Arc<crate::metrics_store::RecentMetrics>,
+    /// Performs the function invocations (lifecycle hooks) the engine queues.
+    pub functions: crate::functions::Invoker,
+    /// This value's own `Arc`, for the tasks that report invocation outcomes back.
+    me: Weak<Shared>,
 }
 
 /// The clock the control plane reads, and the handle that moves it (virtual) or sets its speed
@@ -67,6 +71,8 @@ pub struct DataPlaneEffects {
     pub probes: Vec<ecsim_elb::ProbeRequest>,
     /// Metrics the engine computed (simulated traffic), for the metrics sink.
     pub metrics: Vec<ecsim_core::MetricDatum>,
+    /// Function invocations (lifecycle hooks) to perform.
+    pub invocations: Vec<ecsim_control::functions::Invocation>,
 }
 
 impl DataPlaneEffects {
@@ -76,13 +82,19 @@ impl DataPlaneEffects {
             routes: engine.take_routing_snapshot(),
             probes: engine.take_probe_requests(),
             metrics: engine.take_metrics(),
+            invocations: engine.take_invocations(),
         }
     }
 }
 
 impl Shared {
-    pub fn new(engine: Engine, clock: ClockHandles, seed: u64) -> Arc<Self> {
-        Arc::new(Self {
+    pub fn new(
+        engine: Engine,
+        clock: ClockHandles,
+        seed: u64,
+        invoke: crate::functions::InvokeSettings,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
             engine: Mutex::new(engine),
             clock: clock.clock,
             virtual_clock: clock.virtual_clock,
@@ -93,7 +105,14 @@ impl Shared {
             docker: OnceLock::new(),
             data_plane: OnceLock::new(),
             metrics: Arc::new(crate::metrics_store::RecentMetrics::default()),
+            functions: crate::functions::Invoker::new(invoke),
+            me: me.clone(),
         })
+    }
+
+    /// This value's `Arc` (`None` only while it is being dropped).
+    pub fn arc(&self) -> Option<Arc<Shared>> {
+        self.me.upgrade()
     }
 
     /// Connects the engine's runtime commands to a Docker runtime.
@@ -123,9 +142,11 @@ impl Shared {
         }
     }
 
-    /// Publishes a new routing snapshot and starts the health probes the engine asked for. Never
-    /// blocks: probes run on their own tasks.
-    pub fn apply_data_plane(&self, effects: DataPlaneEffects) {
+    /// Publishes a new routing snapshot and starts the health probes and function invocations
+    /// the engine asked for. Call with the engine unlocked. Never blocks: probes and invocations
+    /// run on their own tasks.
+    pub fn apply_data_plane(&self, mut effects: DataPlaneEffects) {
+        crate::functions::start(self, std::mem::take(&mut effects.invocations));
         if !effects.metrics.is_empty() {
             self.metrics.remember(effects.metrics);
         }

@@ -44,6 +44,7 @@ pub struct Env {
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub cw: aws_sdk_cloudwatch::Client,
+    pub cd: aws_sdk_codedeploy::Client,
 }
 
 impl Env {
@@ -112,6 +113,7 @@ fn clients_for(emulator: Emulator, access_key: &str) -> Env {
         ec2: client!(aws_sdk_ec2),
         elb: client!(aws_sdk_elasticloadbalancingv2),
         cw: client!(aws_sdk_cloudwatch),
+        cd: client!(aws_sdk_codedeploy),
         emulator,
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use ecsim_core::Rng;
 
-use crate::engine::{Ctx, NotYetBuilt, Principal};
+use crate::engine::{Ctx, Principal};
 use crate::runtime::SimTimings;
 use crate::timers::Timers;
 use crate::topology::TopologyConfig;
@@ -66,8 +66,11 @@ pub fn rows() -> Vec<(&'static str, &'static str, bool)> {
         });
     }
     for &op in ecsim_api::codedeploy::Operation::ALL {
-        probe(ecsim_api::codedeploy::SERVICE_ID, op.name(), &mut |_, _| {
-            ecsim_api::codedeploy::probe_implemented(&mut NotYetBuilt, op)
+        probe(ecsim_api::codedeploy::SERVICE_ID, op.name(), &mut |world, ctx| {
+            ecsim_api::codedeploy::probe_implemented(
+                &mut crate::codedeploy::CodeDeployHandler { world, ctx },
+                op,
+            )
         });
     }
     for &op in ecsim_api::cloudwatch::Operation::ALL {

@@ -116,10 +116,6 @@ pub struct Engine {
     traffic: crate::traffic::Traffic,
 }
 
-/// No service behaviour yet: every operation answers `NotImplemented` through the generated defaults.
-pub(crate) struct NotYetBuilt;
-impl ecsim_api::codedeploy::CodeDeployApi for NotYetBuilt {}
-
 impl Engine {
     pub fn new(config: EngineConfig, now_ms: Millis) -> Self {
         let rng = Rng::seeded(config.seed);
@@ -522,6 +518,9 @@ impl Engine {
                 TimerKind::Elbv2(elbv2) => self.world_timer(timer.world, |world, ctx| {
                     crate::elbv2::on_timer(world, ctx, elbv2);
                 }),
+                TimerKind::CodeDeploy { deployment_id } => self.world_timer(timer.world, |world, ctx| {
+                    crate::codedeploy::on_timer(world, ctx, &deployment_id);
+                }),
             }
         }
         self.now_ms = self.now_ms.max(now_ms);
@@ -638,7 +637,8 @@ impl Engine {
             }
             "codedeploy" => {
                 let op = operation_of(ecsim_api::codedeploy::Operation::from_name, service, operation)?;
-                ecsim_api::codedeploy::dispatch(&mut NotYetBuilt, op, input)
+                let mut handler = crate::codedeploy::CodeDeployHandler { world, ctx: &mut ctx };
+                ecsim_api::codedeploy::dispatch(&mut handler, op, input)
             }
             "cloudwatch" => {
                 let op = operation_of(ecsim_api::cloudwatch::Operation::from_name, service, operation)?;

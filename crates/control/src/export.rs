@@ -1,6 +1,7 @@
 //! A JSON snapshot of a world as its own APIs describe it (`GET /_ecsim/state`): clusters,
 //! services, tasks, task definitions and container instances; load balancers, listeners, rules,
-//! target groups and target health; CloudWatch alarms and metric series; faults.
+//! target groups and target health; CloudWatch alarms and metric series; CodeDeploy applications,
+//! groups and deployments; faults.
 //!
 //! Everything is read through the API handlers' Describe and List operations, so the snapshot
 //! says exactly what a client would see; it never changes a resource.
@@ -17,6 +18,69 @@ fn ecs(world: &mut World, ctx: &mut Ctx<'_>, op: &str, input: Value) -> Result<V
         .ok_or_else(|| AwsError::server("InternalError", format!("no ECS operation {op}")))?;
     let mut handler = crate::ecs::EcsHandler { world, ctx };
     ecsim_api::ecs::dispatch(&mut handler, operation, input)
+}
+
+fn codedeploy(world: &mut World, ctx: &mut Ctx<'_>, op: &str, input: Value) -> Result<Value, AwsError> {
+    let operation = ecsim_api::codedeploy::Operation::from_name(op)
+        .ok_or_else(|| AwsError::server("InternalError", format!("no CodeDeploy operation {op}")))?;
+    let mut handler = crate::codedeploy::CodeDeployHandler { world, ctx };
+    ecsim_api::codedeploy::dispatch(&mut handler, operation, input)
+}
+
+/// Applications with their deployment groups, and every deployment with its ECS target.
+fn codedeploy_section(world: &mut World, ctx: &mut Ctx<'_>) -> Result<Value, AwsError> {
+    let names = all_pages(
+        |t| codedeploy(world, ctx, "ListApplications", json!({ "nextToken": t })),
+        "applications",
+        "nextToken",
+    )?;
+    let mut applications = Vec::new();
+    for name in strings(&names) {
+        let groups = all_pages(
+            |t| {
+                codedeploy(
+                    world,
+                    ctx,
+                    "ListDeploymentGroups",
+                    json!({ "applicationName": name, "nextToken": t }),
+                )
+            },
+            "deploymentGroups",
+            "nextToken",
+        )?;
+        let groups = if groups.is_empty() {
+            Vec::new()
+        } else {
+            codedeploy(
+                world,
+                ctx,
+                "BatchGetDeploymentGroups",
+                json!({ "applicationName": name, "deploymentGroupNames": groups }),
+            )?["deploymentGroupsInfo"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let app = codedeploy(world, ctx, "GetApplication", json!({ "applicationName": name }))?;
+        applications.push(json!({ "application": app["application"], "deploymentGroups": groups }));
+    }
+    let mut deployments = Vec::new();
+    for id in crate::codedeploy::deployment_ids(world) {
+        let info = codedeploy(world, ctx, "GetDeployment", json!({ "deploymentId": id }))?;
+        let targets = codedeploy(world, ctx, "ListDeploymentTargets", json!({ "deploymentId": id }))?;
+        let target_ids = targets["targetIds"].clone();
+        let target = codedeploy(
+            world,
+            ctx,
+            "BatchGetDeploymentTargets",
+            json!({ "deploymentId": id, "targetIds": target_ids }),
+        )?;
+        deployments.push(json!({
+            "deployment": info["deploymentInfo"],
+            "targets": target["deploymentTargets"],
+        }));
+    }
+    Ok(json!({ "applications": applications, "deployments": deployments }))
 }
 
 fn elbv2(world: &mut World, ctx: &mut Ctx<'_>, op: &str, input: Value) -> Result<Value, AwsError> {
@@ -296,6 +360,7 @@ pub fn world_snapshot(
     let ecs = ecs_section(world, ctx)?;
     let elbv2 = elbv2_section(world, ctx)?;
     let cloudwatch = cloudwatch_section(cloudwatch, world, ctx)?;
+    let codedeploy = codedeploy_section(world, ctx)?;
     let faults: Vec<Value> = world
         .faults
         .records
@@ -308,6 +373,7 @@ pub fn world_snapshot(
         "ecs": ecs,
         "elbv2": elbv2,
         "cloudwatch": cloudwatch,
+        "codedeploy": codedeploy,
         "faults": faults,
     }))
 }

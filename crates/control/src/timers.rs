@@ -21,6 +21,8 @@ pub enum TimerKind {
     Alarm(crate::cloudwatch::AlarmTimer),
     /// The end of a minute: report the world's ECS utilization for it.
     EcsMetrics,
+    /// Run a CodeDeploy deployment's controller.
+    CodeDeploy { deployment_id: String },
     /// A scheduled fault applies (`end: false`) or a lasting fault's duration ends (`end: true`).
     Fault { fault_id: String, end: bool },
 }

@@ -15,6 +15,7 @@ pub struct World {
     pub network: Network,
     pub ecs: EcsState,
     pub elbv2: Elbv2State,
+    pub codedeploy: crate::codedeploy::state::CodeDeployState,
     /// Injected faults: their records, event log and the effects of the active ones.
     pub faults: crate::faults::WorldFaults,
 }
@@ -27,6 +28,7 @@ impl World {
             network: Network::default_for(region, topology),
             ecs: EcsState::default(),
             elbv2: Elbv2State::default(),
+            codedeploy: crate::codedeploy::state::CodeDeployState::default(),
             faults: crate::faults::WorldFaults::default(),
         }
     }

@@ -19,6 +19,7 @@ pub mod services;
 pub mod state;
 pub mod tags;
 pub mod task_definitions;
+pub mod task_sets;
 pub mod tasks;
 pub mod utilization;
 
@@ -151,6 +152,29 @@ impl EcsApi for EcsHandler<'_, '_> {
         input: api::DescribeServiceRevisionsRequest,
     ) -> R<api::DescribeServiceRevisionsResponse> {
         service_deployments::describe_service_revisions(self, input)
+    }
+
+    // task sets
+    fn create_task_set(&mut self, input: api::CreateTaskSetRequest) -> R<api::CreateTaskSetResponse> {
+        task_sets::create_task_set(self, input)
+    }
+    fn describe_task_sets(
+        &mut self,
+        input: api::DescribeTaskSetsRequest,
+    ) -> R<api::DescribeTaskSetsResponse> {
+        task_sets::describe_task_sets(self, input)
+    }
+    fn update_task_set(&mut self, input: api::UpdateTaskSetRequest) -> R<api::UpdateTaskSetResponse> {
+        task_sets::update_task_set(self, input)
+    }
+    fn update_service_primary_task_set(
+        &mut self,
+        input: api::UpdateServicePrimaryTaskSetRequest,
+    ) -> R<api::UpdateServicePrimaryTaskSetResponse> {
+        task_sets::update_service_primary_task_set(self, input)
+    }
+    fn delete_task_set(&mut self, input: api::DeleteTaskSetRequest) -> R<api::DeleteTaskSetResponse> {
+        task_sets::delete_task_set(self, input)
     }
 
     // tasks

@@ -227,7 +227,7 @@ pub fn render_service(svc: &ServiceRecord, cluster: &ClusterRecord, include_tags
             .then(|| svc.capacity_provider_strategy.clone()),
         platform_version: svc.platform_version.clone(),
         platform_family: svc.platform_family.clone(),
-        task_definition: Some(svc.task_definition_arn.clone()),
+        task_definition: (!svc.task_definition_arn.is_empty()).then(|| svc.task_definition_arn.clone()),
         deployment_configuration: Some(svc.deployment_configuration.clone()),
         deployments: Some(deployments),
         role_arn: svc.role_arn.clone(),
@@ -245,6 +245,12 @@ pub fn render_service(svc: &ServiceRecord, cluster: &ClusterRecord, include_tags
         propagate_tags: svc.propagate_tags,
         enable_execute_command: Some(svc.enable_execute_command),
         availability_zone_rebalancing: Some(svc.availability_zone_rebalancing),
+        task_sets: svc.uses_task_sets().then(|| {
+            svc.task_sets
+                .iter()
+                .map(|t| super::task_sets::render(t, svc, cluster, false))
+                .collect()
+        }),
         current_service_deployment: svc
             .deployments
             .first()

@@ -50,10 +50,14 @@ pub fn wake_cluster(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str) {
 
 /// Counts a task of `deployment` that stopped before it ever ran.
 pub fn count_failed_task(world: &mut World, cluster: &str, service: &str, deployment: &str) {
-    if let Some(d) = world
-        .ecs
-        .service_mut(cluster, service)
-        .and_then(|s| s.deployments.iter_mut().find(|d| d.id == deployment))
+    let Some(svc) = world.ecs.service_mut(cluster, service) else {
+        return;
+    };
+    if let Some(set) = svc.task_set_mut(deployment) {
+        set.failed_tasks += 1;
+        return;
+    }
+    if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment)
         && d.rollout_state == api::DeploymentRolloutState::InProgress
     {
         // Only a rollout in progress is watched; a finished one keeps its count.
@@ -221,6 +225,10 @@ pub fn run(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
         drain(world, ctx, cluster, service);
         return;
     }
+    if svc.uses_task_sets() {
+        super::task_sets::reconcile(world, ctx, cluster, service);
+        return;
+    }
     scale(world, ctx, cluster, service);
     finish_deployments(world, ctx, cluster, service);
 }
@@ -236,10 +244,11 @@ fn drain(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     {
         svc.status = "INACTIVE";
         svc.deployments.clear();
+        svc.task_sets.clear();
     }
 }
 
-fn stop_tasks(
+pub(crate) fn stop_tasks(
     world: &mut World,
     ctx: &mut Ctx<'_>,
     cluster: &str,
@@ -350,6 +359,19 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     } else if rebalance && missing == 0 {
         rebalance_zones(world, ctx, cluster, service, &staying);
     }
+}
+
+/// Which `excess` live tasks of deployment or task set `id` to stop when it scales in.
+pub(crate) fn scale_in_ids(
+    world: &World,
+    cluster: &str,
+    service: &str,
+    id: &str,
+    excess: usize,
+) -> Vec<String> {
+    let c = census(world, cluster, service);
+    let candidates: Vec<&LiveTask> = c.live.iter().filter(|t| t.deployment == id).collect();
+    scale_in_choice(&candidates, excess)
 }
 
 /// Scale-in: tasks not yet running first, then from the busiest AZ, newest first.

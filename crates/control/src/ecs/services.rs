@@ -120,14 +120,8 @@ pub fn create_service(
         return Err(invalid_parameter("Creation of service was not idempotent."));
     }
     let controller = input.deployment_controller.clone().unwrap_or_default();
-    if controller.r#type != api::DeploymentControllerType::Ecs {
-        return Err(AwsError::client(
-            "UnsupportedFeatureException",
-            format!(
-                "ecsim does not support the {} deployment controller yet.",
-                controller.r#type.as_str()
-            ),
-        ));
+    if controller.r#type == api::DeploymentControllerType::External {
+        return create_external_service(h, input, cluster_name, cluster_arn);
     }
     let scheduling = input
         .scheduling_strategy
@@ -253,12 +247,228 @@ pub fn create_service(
         task_sets: Vec::new(),
     };
     let name = svc.name.clone();
+    let code_deploy = svc.uses_task_sets();
     let cluster = active_cluster_mut(&mut h.world.ecs, Some(&cluster_name))?;
     cluster.services.insert(name.clone(), svc);
-    super::deployments::begin(h.world, h.ctx, &cluster_name, &name);
+    if code_deploy {
+        // CodeDeploy services run their tasks in task sets: the first one (PRIMARY) now, the
+        // replacements when CodeDeploy deploys.
+        let primary = h
+            .world
+            .ecs
+            .service_mut(&cluster_name, &name)
+            .map(|s| (std::mem::take(&mut s.deployments), s.load_balancers.clone()));
+        if let Some((mut deployments, load_balancers)) = primary
+            && let Some(d) = deployments.pop()
+        {
+            let spec = super::task_sets::TaskSetSpec {
+                task_definition: d.task_definition_arn,
+                launch_type: d.launch_type,
+                capacity_provider_strategy: Some(d.capacity_provider_strategy),
+                platform_version: input.platform_version.clone(),
+                network_configuration: d.network_configuration,
+                load_balancers,
+                scale_pct: 100.0,
+                started_by: None,
+                external_id: None,
+                tags: Vec::new(),
+            };
+            super::task_sets::create(h.world, h.ctx, &cluster_name, &name, spec)?;
+        }
+    } else {
+        super::deployments::begin(h.world, h.ctx, &cluster_name, &name);
+    }
     service_loop::wake(h.world, h.ctx, &cluster_name, &name);
     Ok(api::CreateServiceResponse {
         service: Some(rendered(h, &cluster_name, &name, true)),
+    })
+}
+
+/// CreateService with the EXTERNAL controller: only the service itself; what runs is given by
+/// the task sets created later.
+fn create_external_service(
+    h: &mut EcsHandler<'_, '_>,
+    input: api::CreateServiceRequest,
+    cluster_name: String,
+    cluster_arn: String,
+) -> Result<api::CreateServiceResponse, AwsError> {
+    let task_set_fields = [
+        ("taskDefinition", input.task_definition.is_some()),
+        ("launchType", input.launch_type.is_some()),
+        (
+            "capacityProviderStrategy",
+            input.capacity_provider_strategy.is_some(),
+        ),
+        ("platformVersion", input.platform_version.is_some()),
+        ("networkConfiguration", input.network_configuration.is_some()),
+        (
+            "loadBalancers",
+            input.load_balancers.as_ref().is_some_and(|l| !l.is_empty()),
+        ),
+        (
+            "serviceRegistries",
+            input.service_registries.as_ref().is_some_and(|r| !r.is_empty()),
+        ),
+    ];
+    if let Some((field, _)) = task_set_fields.iter().find(|(_, given)| *given) {
+        return Err(invalid_parameter(format!(
+            "{field} cannot be specified for a service with the EXTERNAL deployment controller; \
+             specify it when creating a task set."
+        )));
+    }
+    if input
+        .scheduling_strategy
+        .is_some_and(|s| s == api::SchedulingStrategy::Daemon)
+    {
+        return Err(invalid_parameter(
+            "The DAEMON scheduling strategy is not supported with the EXTERNAL deployment controller.",
+        ));
+    }
+    let desired = input.desired_count.unwrap_or(0);
+    if !(0..=10_000).contains(&desired) {
+        return Err(invalid_parameter("desiredCount must be between 0 and 10000."));
+    }
+    let tags = input.tags.clone().unwrap_or_default();
+    validate_tags(&tags)?;
+    let deployment_configuration = default_deployment_configuration(input.deployment_configuration.clone());
+    check_deployment_configuration(&deployment_configuration)?;
+    let svc = ServiceRecord {
+        name: input.service_name.clone(),
+        arn: h
+            .world
+            .arn("ecs", &format!("service/{cluster_name}/{}", input.service_name)),
+        cluster_name: cluster_name.clone(),
+        cluster_arn,
+        status: "ACTIVE",
+        desired_count: desired,
+        task_definition_arn: String::new(),
+        launch_type: None,
+        capacity_provider_strategy: Vec::new(),
+        platform_version: None,
+        platform_family: None,
+        deployment_configuration,
+        deployment_controller: input.deployment_controller.clone().unwrap_or_default(),
+        network_configuration: None,
+        placement_constraints: input.placement_constraints.clone().unwrap_or_default(),
+        placement_strategy: input.placement_strategy.clone().unwrap_or_default(),
+        scheduling_strategy: api::SchedulingStrategy::Replica,
+        health_check_grace_period_seconds: input.health_check_grace_period_seconds,
+        availability_zone_rebalancing: input
+            .availability_zone_rebalancing
+            .unwrap_or(api::AvailabilityZoneRebalancing::Disabled),
+        enable_ecs_managed_tags: input.enable_ecs_managed_tags.unwrap_or(false),
+        propagate_tags: input.propagate_tags,
+        enable_execute_command: input.enable_execute_command.unwrap_or(false),
+        role_arn: Some(format!(
+            "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+            h.world.account_id
+        )),
+        created_at_ms: h.ctx.now_ms,
+        created_by: root_principal_arn(h.world),
+        tags,
+        deployments: Vec::new(),
+        events: VecDeque::new(),
+        placement_blocked: false,
+        steady_reported: false,
+        check_pending: false,
+        last_completed_revision_arn: None,
+        load_balancers: Vec::new(),
+        task_sets: Vec::new(),
+    };
+    let name = svc.name.clone();
+    let cluster = active_cluster_mut(&mut h.world.ecs, Some(&cluster_name))?;
+    cluster.services.insert(name.clone(), svc);
+    service_loop::wake(h.world, h.ctx, &cluster_name, &name);
+    Ok(api::CreateServiceResponse {
+        service: Some(rendered(h, &cluster_name, &name, true)),
+    })
+}
+
+/// UpdateService on a task-set service: only what belongs to the service itself may change.
+fn check_task_set_service_update(
+    svc: &ServiceRecord,
+    input: &api::UpdateServiceRequest,
+) -> Result<(), AwsError> {
+    if svc.deployment_controller.r#type == api::DeploymentControllerType::CodeDeploy
+        && input.task_definition.is_some()
+    {
+        return Err(invalid_parameter(
+            "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS \
+             CodeDeploy to trigger a new deployment.",
+        ));
+    }
+    let task_set_fields = [
+        ("taskDefinition", input.task_definition.is_some()),
+        ("networkConfiguration", input.network_configuration.is_some()),
+        ("platformVersion", input.platform_version.is_some()),
+        (
+            "capacityProviderStrategy",
+            input.capacity_provider_strategy.is_some(),
+        ),
+        ("loadBalancers", input.load_balancers.is_some()),
+        ("serviceRegistries", input.service_registries.is_some()),
+        ("forceNewDeployment", input.force_new_deployment.unwrap_or(false)),
+    ];
+    if let Some((field, _)) = task_set_fields.iter().find(|(_, given)| *given) {
+        let remedy = if svc.deployment_controller.r#type == api::DeploymentControllerType::CodeDeploy {
+            "deploy it with AWS CodeDeploy"
+        } else {
+            "create a new task set"
+        };
+        return Err(invalid_parameter(format!(
+            "{field} cannot be updated on a service with the {} deployment controller; {remedy}.",
+            svc.deployment_controller.r#type.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// UpdateService on a task-set service: the desired count (task sets follow through their
+/// scale) and service-level settings; never a new deployment.
+fn update_task_set_service(
+    h: &mut EcsHandler<'_, '_>,
+    input: api::UpdateServiceRequest,
+    cluster_name: &str,
+    name: &str,
+) -> Result<api::UpdateServiceResponse, AwsError> {
+    let config = match input.deployment_configuration.clone() {
+        Some(given) => {
+            let config = default_deployment_configuration(Some(given));
+            check_deployment_configuration(&config)?;
+            Some(config)
+        }
+        None => None,
+    };
+    let svc = h
+        .world
+        .ecs
+        .service_mut(cluster_name, name)
+        .ok_or_else(service_not_found)?;
+    if let Some(d) = input.desired_count {
+        svc.desired_count = d;
+    }
+    if let Some(c) = config {
+        svc.deployment_configuration = c;
+    }
+    if let Some(g) = input.health_check_grace_period_seconds {
+        svc.health_check_grace_period_seconds = Some(g);
+    }
+    if let Some(v) = input.enable_ecs_managed_tags {
+        svc.enable_ecs_managed_tags = v;
+    }
+    if let Some(v) = input.propagate_tags {
+        svc.propagate_tags = Some(v);
+    }
+    if let Some(c) = input.placement_constraints.clone() {
+        svc.placement_constraints = c;
+    }
+    if let Some(s) = input.placement_strategy.clone() {
+        svc.placement_strategy = s;
+    }
+    svc.steady_reported = false;
+    service_loop::wake(h.world, h.ctx, cluster_name, name);
+    Ok(api::UpdateServiceResponse {
+        service: Some(rendered(h, cluster_name, name, false)),
     })
 }
 
@@ -282,6 +492,10 @@ pub fn update_service(
         && !(0..=10_000).contains(&d)
     {
         return Err(invalid_parameter("desiredCount must be between 0 and 10000."));
+    }
+    if svc.uses_task_sets() {
+        check_task_set_service_update(svc, &input)?;
+        return update_task_set_service(h, input, &cluster_name, &name);
     }
     if input
         .deployment_controller

@@ -1,0 +1,326 @@
+//! CodeDeploy blue/green on real containers at 60× speed: a canary of 25% for 10 minutes moves
+//! real HTTP answers from v1 to v2 and succeeds; a bad v2 whose containers answer 500s fires the
+//! green 5xx alarm from the proxy's own metrics, and traffic returns to v1.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_codedeploy::types::DeploymentStatus;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, DeploymentController, DeploymentControllerType, KeyValuePair,
+    LaunchType, LoadBalancer, NetworkMode, PortMapping,
+};
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetGroupAttribute, TargetTypeEnum};
+
+use crate::codedeploy_deployments::{BlueGreen, application_and_group, appspec, deploy, deployment, weights};
+use crate::common::{Env, awsvpc, default_subnet};
+use crate::docker_support::{TEST_IMAGE, docker_tests_enabled, pause_ms, start_docker_scaled};
+use crate::elbv2_api::{forward_weighted, load_balancer};
+use crate::elbv2_traffic::listener_url;
+
+async fn target_group(env: &Env, name: &str) -> String {
+    let arn = env
+        .elb
+        .create_target_group()
+        .name(name)
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .vpc_id("vpc-0ec5100000000000d")
+        .target_type(TargetTypeEnum::Ip)
+        .health_check_path("/health")
+        .health_check_interval_seconds(5)
+        .health_check_timeout_seconds(2)
+        .healthy_threshold_count(2)
+        .send()
+        .await
+        .expect("CreateTargetGroup")
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    env.elb
+        .modify_target_group_attributes()
+        .target_group_arn(&arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
+async fn listener(env: &Env, lb: &str, port: i32, tg: &str) -> String {
+    env.elb
+        .create_listener()
+        .load_balancer_arn(lb)
+        .protocol(ProtocolEnum::Http)
+        .port(port)
+        .default_actions(forward_weighted(&[(tg, 1)]))
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string()
+}
+
+async fn register(env: &Env, version: &str, error_rate: &str) {
+    env.ecs
+        .register_task_definition()
+        .family("web")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("web")
+                .image(TEST_IMAGE)
+                .essential(true)
+                .port_mappings(PortMapping::builder().container_port(8080).build())
+                .environment(
+                    KeyValuePair::builder()
+                        .name("ECSIM_VERSION")
+                        .value(version)
+                        .build(),
+                )
+                .environment(
+                    KeyValuePair::builder()
+                        .name("ECSIM_ERROR_RATE")
+                        .value(error_rate)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Four v1 containers of a CODE_DEPLOY service behind blue; v2 registered with `v2_error_rate`.
+async fn blue_green_on_docker(env: &Env, v2_error_rate: &str) -> BlueGreen {
+    let lb = load_balancer(env, "cd-docker").await;
+    let blue_tg = target_group(env, "web-blue").await;
+    let green_tg = target_group(env, "web-green").await;
+    let prod_listener = listener(env, &lb, 80, &blue_tg).await;
+    let test_listener = listener(env, &lb, 8080, &blue_tg).await;
+    env.ecs.create_cluster().cluster_name("cd").send().await.unwrap();
+    register(env, "v1", "0").await;
+    register(env, "v2", v2_error_rate).await;
+    env.ecs
+        .create_service()
+        .cluster("cd")
+        .service_name("web")
+        .task_definition("web:1")
+        .desired_count(4)
+        .launch_type(LaunchType::Fargate)
+        .deployment_controller(
+            DeploymentController::builder()
+                .r#type(DeploymentControllerType::CodeDeploy)
+                .build()
+                .unwrap(),
+        )
+        .network_configuration(awsvpc(&[default_subnet('a'), default_subnet('b')]))
+        .load_balancers(
+            LoadBalancer::builder()
+                .target_group_arn(&blue_tg)
+                .container_name("web")
+                .container_port(8080)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        let sets = crate::codedeploy_deployments::task_sets(env).await;
+        if sets
+            .first()
+            .is_some_and(|s| s.stability_status() == Some(&aws_sdk_ecs::types::StabilityStatus::SteadyState))
+        {
+            break;
+        }
+        pause_ms(200).await;
+    }
+    let dns_name = env
+        .elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .dns_name()
+        .unwrap()
+        .to_string();
+    BlueGreen {
+        prod_listener,
+        test_listener,
+        blue_tg,
+        green_tg,
+        dns_name,
+    }
+}
+
+/// `curl -s <url>` off the test's runtime thread.
+async fn curl(url: &str) -> String {
+    let url = url.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("curl")
+            .args(["-s", "--max-time", "5", &url])
+            .output()
+            .expect("curl runs")
+    })
+    .await
+    .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Sends `count` requests to the production listener, 20 ms apart; returns the bodies.
+async fn traffic(url: &str, count: usize) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for _ in 0..count {
+        bodies.push(curl(url).await);
+        pause_ms(20).await;
+    }
+    bodies
+}
+
+async fn until_done(env: &Env, id: &str, url: &str, limit_s: u64) -> (DeploymentStatus, Vec<String>) {
+    let started = Instant::now();
+    let mut bodies = Vec::new();
+    while started.elapsed() < Duration::from_secs(limit_s) {
+        bodies.extend(traffic(url, 10).await);
+        let status = deployment(env, id).await.status().cloned().unwrap();
+        if !matches!(status, DeploymentStatus::InProgress | DeploymentStatus::Created) {
+            return (status, bodies);
+        }
+    }
+    panic!("deployment {id} did not finish in {limit_s} s");
+}
+
+#[tokio::test]
+async fn a_canary_on_real_containers_moves_answers_to_v2() {
+    if !docker_tests_enabled("a_canary_on_real_containers_moves_answers_to_v2") {
+        return;
+    }
+    let (env, _instance) = start_docker_scaled("cd-canary", 60.0).await;
+    let bg = blue_green_on_docker(&env, "0").await;
+    env.cd
+        .create_deployment_config()
+        .deployment_config_name("Canary25Percent10Minutes")
+        .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Ecs)
+        .traffic_routing_config(
+            aws_sdk_codedeploy::types::TrafficRoutingConfig::builder()
+                .r#type(aws_sdk_codedeploy::types::TrafficRoutingType::TimeBasedCanary)
+                .time_based_canary(
+                    aws_sdk_codedeploy::types::TimeBasedCanary::builder()
+                        .canary_percentage(25)
+                        .canary_interval(10)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    application_and_group(&env, &bg, "Canary25Percent10Minutes", 0, &[], None).await;
+    let url = format!("{}/", listener_url(&env, &bg.prod_listener).await);
+    let before = traffic(&url, 8).await;
+    assert!(before.iter().all(|b| b.contains("version=v1")), "{before:?}");
+    let started = Instant::now();
+    let id = deploy(&env, &appspec("web:2", &[])).await;
+    let (status, bodies) = until_done(&env, &id, &url, 120).await;
+    assert_eq!(status, DeploymentStatus::Succeeded);
+    let took = started.elapsed();
+    assert!(
+        bodies.iter().any(|b| b.contains("version=v2")),
+        "the canary answered"
+    );
+    let after = traffic(&url, 8).await;
+    assert!(after.iter().all(|b| b.contains("version=v2")), "{after:?}");
+    assert_eq!(
+        weights(&env, &bg.prod_listener).await,
+        [(bg.blue_tg.clone(), 0), (bg.green_tg.clone(), 100)]
+    );
+    // 10 control-plane minutes at 60x are 10 s; installing real containers adds a few.
+    assert!(took < Duration::from_secs(90), "took {took:?}");
+    eprintln!("docker canary 25%/10 min at 60x: {took:?}");
+}
+
+#[tokio::test]
+async fn real_500s_from_a_bad_revision_fire_the_alarm_and_roll_back_on_docker() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+    if !docker_tests_enabled("real_500s_from_a_bad_revision_fire_the_alarm_and_roll_back_on_docker") {
+        return;
+    }
+    let (env, _instance) = start_docker_scaled("cd-rollback", 60.0).await;
+    let bg = blue_green_on_docker(&env, "0.5").await;
+    let lb_arn = env
+        .elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    env.cw
+        .put_metric_alarm()
+        .alarm_name("green-5xx")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .dimensions(
+            Dimension::builder()
+                .name("TargetGroup")
+                .value(bg.green_tg.rsplit_once(':').unwrap().1)
+                .build(),
+        )
+        .dimensions(
+            Dimension::builder()
+                .name("LoadBalancer")
+                .value(lb_arn.split_once(":loadbalancer/").unwrap().1)
+                .build(),
+        )
+        .statistic(Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(0.0)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .treat_missing_data("notBreaching")
+        .send()
+        .await
+        .unwrap();
+    application_and_group(
+        &env,
+        &bg,
+        "CodeDeployDefault.ECSCanary10Percent15Minutes",
+        0,
+        &["green-5xx"],
+        None,
+    )
+    .await;
+    let url = format!("{}/", listener_url(&env, &bg.prod_listener).await);
+    let id = deploy(&env, &appspec("web:2", &[])).await;
+    let (status, bodies) = until_done(&env, &id, &url, 120).await;
+    assert_eq!(status, DeploymentStatus::Stopped);
+    assert!(
+        bodies.iter().any(|b| b.contains("simulated error")),
+        "green answered 500s through the proxy"
+    );
+    let info = deployment(&env, &id).await;
+    assert_eq!(
+        info.error_information().and_then(|e| e.code()),
+        Some(&aws_sdk_codedeploy::types::ErrorCode::AlarmActive)
+    );
+    assert_eq!(
+        weights(&env, &bg.prod_listener).await,
+        [(bg.blue_tg.clone(), 100), (bg.green_tg.clone(), 0)]
+    );
+    let after = traffic(&url, 8).await;
+    assert!(after.iter().all(|b| b.contains("version=v1")), "{after:?}");
+}
