@@ -268,7 +268,10 @@ pub fn drive(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
     let Some(sd) = world.ecs.service_deployments.get_mut(&sd_arn) else {
         return Vec::new();
     };
-    sd.circuit_breaker.failure_count = Some(i32::try_from(seen.failed_tasks).unwrap_or(i32::MAX));
+    // Once tripped, the count stays what tripped it (a rollback's own tasks start from 0).
+    if sd.circuit_breaker.status == Some(api::ServiceDeploymentRollbackMonitorsStatus::Monitoring) {
+        sd.circuit_breaker.failure_count = Some(i32::try_from(seen.failed_tasks).unwrap_or(i32::MAX));
+    }
     let advance = match super::blue_green::advance(world, ctx, &sd_arn, &seen) {
         Some(advance) => advance,
         None => {
