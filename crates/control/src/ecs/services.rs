@@ -348,7 +348,10 @@ pub fn update_service(
         )?;
     }
     let mut config = svc.deployment_configuration.clone();
-    if let Some(given) = input.deployment_configuration.clone() {
+    if let Some(mut given) = input.deployment_configuration.clone() {
+        // A configuration without a strategy keeps the service's (emulator decision: changing
+        // only the alarms must not turn a blue/green service into a rolling one).
+        given.strategy = given.strategy.or(svc.deployment_configuration.strategy);
         config = default_deployment_configuration(Some(given));
         check_deployment_configuration(&config)?;
         super::blue_green::config::check_load_balancers(h.world, config.strategy, &svc.load_balancers)?;
