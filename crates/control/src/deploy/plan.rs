@@ -284,7 +284,7 @@ mod tests {
             "a 0.1% canary still gets traffic"
         );
         assert_eq!(weights(Plan::canary_steps(1000, 60_000)), [100]);
-        let linear = Plan::linear_steps(330, 1_000);
+        let linear = Plan::linear_steps(33, 1_000);
         assert_eq!(linear.len(), 31);
         assert_eq!(&weights(linear.clone())[..3], [4, 7, 10]);
         assert_eq!(
