@@ -16,6 +16,7 @@ mod docker_runtime;
 mod docker_support;
 mod ec2;
 mod ecs_attributes;
+mod ecs_blue_green;
 mod ecs_clusters;
 mod ecs_deployments;
 mod ecs_instances_settings;

@@ -9,4 +9,4 @@ pub mod executor;
 pub mod plan;
 
 pub use executor::{Advance, Executor, GateState, Monitors, NoRouter, Observation, Outcome, Router, Trigger};
-pub use plan::{Plan, Step};
+pub use plan::{Plan, Step, TrafficStep};

@@ -84,7 +84,7 @@ pub fn begin(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
         .iter()
         .map(|d| d.service_deployment_arn.clone())
         .collect();
-    let record = new_service_deployment(
+    let mut record = new_service_deployment(
         world.arn(
             "ecs",
             &format!("service-deployment/{cluster}/{service}/{deployment_id}"),
@@ -94,6 +94,8 @@ pub fn begin(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
         sources,
         ctx.now_ms,
     );
+    // BLUE_GREEN / LINEAR / CANARY: the lifecycle plan, green target groups and initial weights.
+    super::blue_green::prepare(world, ctx, &mut record);
     let (sd_arn, rev_arn) = (record.arn.clone(), revision.arn.clone());
     for arn in superseded {
         if let Some(old) = world.ecs.service_deployments.get_mut(&arn)
@@ -175,6 +177,7 @@ fn new_service_deployment(
         deployment_configuration: config,
         rollback: None,
         execution: Executor::new(Plan::rolling(bake_ms), monitors, now_ms),
+        blue_green: None,
     }
 }
 
@@ -265,14 +268,30 @@ pub fn drive(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str)
     let Some(sd) = world.ecs.service_deployments.get_mut(&sd_arn) else {
         return Vec::new();
     };
-    sd.circuit_breaker.failure_count = Some(i32::try_from(seen.failed_tasks).unwrap_or(i32::MAX));
-    let advance = sd.execution.advance(ctx.now_ms, &seen, &mut NoRouter);
+    // Once tripped, the count stays what tripped it (a rollback's own tasks start from 0).
+    if sd.circuit_breaker.status == Some(api::ServiceDeploymentRollbackMonitorsStatus::Monitoring) {
+        sd.circuit_breaker.failure_count = Some(i32::try_from(seen.failed_tasks).unwrap_or(i32::MAX));
+    }
+    let advance = match super::blue_green::advance(world, ctx, &sd_arn, &seen) {
+        Some(advance) => advance,
+        None => {
+            let Some(sd) = world.ecs.service_deployments.get_mut(&sd_arn) else {
+                return Vec::new();
+            };
+            sd.execution.advance(ctx.now_ms, &seen, &mut NoRouter)
+        }
+    };
+    let alarms_watched = world
+        .ecs
+        .service_deployments
+        .get(&sd_arn)
+        .is_some_and(|sd| sd.execution.monitors().alarms);
     match advance.outcome {
         Outcome::InProgress => {
             if let Some(at) = advance.wake_at_ms {
                 schedule_check(ctx, cluster, service, at);
             }
-            if sd.execution.monitors().alarms {
+            if alarms_watched {
                 schedule_check(ctx, cluster, service, ctx.now_ms + ALARM_POLL_MS);
             }
             Vec::new()
@@ -295,6 +314,7 @@ fn finish_monitors(sd: &mut ServiceDeploymentRecord) {
 
 fn succeed(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str, sd_arn: &str) -> Vec<String> {
     let now = ctx.now_ms;
+    super::blue_green::finish(world, sd_arn);
     let mut events = Vec::new();
     if let Some(sd) = world.ecs.service_deployments.get_mut(sd_arn) {
         sd.status = if sd.rollback.is_some() {
@@ -379,6 +399,13 @@ fn fail(
         .last_completed_revision_arn
         .clone()
         .filter(|_| wants_rollback && !in_rollback);
+    if target.is_some()
+        && let Some(more) = super::blue_green::roll_back(world, ctx, sd_arn, &rollout_reason)
+    {
+        events.extend(more);
+        return events;
+    }
+    super::blue_green::finish(world, sd_arn);
     let Some(revision_arn) = target else {
         let Some(sd) = world.ecs.service_deployments.get_mut(sd_arn) else {
             return events;
@@ -478,6 +505,5 @@ pub fn on_hook_outcome(
     hook_id: &str,
     outcome: crate::functions::InvocationOutcome,
 ) {
-    // Filled in with the ECS-native lifecycle hooks.
-    let _ = (world, ctx, service_deployment_arn, hook_id, outcome);
+    super::blue_green::hooks::on_outcome(world, ctx, service_deployment_arn, hook_id, outcome);
 }

@@ -5,6 +5,7 @@
 
 pub mod account_settings;
 pub mod attributes;
+pub mod blue_green;
 pub mod clusters;
 pub mod common;
 pub mod container_instances;
@@ -146,6 +147,12 @@ impl EcsApi for EcsHandler<'_, '_> {
         input: api::StopServiceDeploymentRequest,
     ) -> R<api::StopServiceDeploymentResponse> {
         service_deployments::stop_service_deployment(self, input)
+    }
+    fn continue_service_deployment(
+        &mut self,
+        input: api::ContinueServiceDeploymentRequest,
+    ) -> R<api::ContinueServiceDeploymentResponse> {
+        service_deployments::continue_service_deployment(self, input)
     }
     fn describe_service_revisions(
         &mut self,

@@ -1,5 +1,5 @@
 //! Service deployment history: ListServiceDeployments, DescribeServiceDeployments,
-//! StopServiceDeployment and DescribeServiceRevisions.
+//! StopServiceDeployment, ContinueServiceDeployment and DescribeServiceRevisions.
 
 use ecsim_api::ecs as api;
 use ecsim_protocol::AwsError;
@@ -46,17 +46,22 @@ fn revision_summary(
             }
         }
     }
+    let weights = super::blue_green::requested_weights(sd, revision_arn);
     api::ServiceRevisionSummary {
         arn: Some(revision_arn.to_string()),
         requested_task_count: Some(requested),
         running_task_count: Some(running),
         pending_task_count: Some(pending),
-        ..Default::default()
+        requested_production_traffic_weight: weights.map(|(production, _)| production),
+        requested_test_traffic_weight: weights.map(|(_, test)| test),
     }
 }
 
 fn render(world: &World, sd: &ServiceDeploymentRecord) -> api::ServiceDeployment {
+    let (lifecycle_stage, lifecycle_hook_details) = super::blue_green::render_lifecycle(sd);
     api::ServiceDeployment {
+        lifecycle_stage,
+        lifecycle_hook_details,
         service_deployment_arn: Some(sd.arn.clone()),
         service_arn: Some(sd.service_arn.clone()),
         cluster_arn: Some(sd.cluster_arn.clone()),
@@ -78,7 +83,6 @@ fn render(world: &World, sd: &ServiceDeploymentRecord) -> api::ServiceDeployment
         rollback: sd.rollback.clone(),
         deployment_circuit_breaker: Some(sd.circuit_breaker.clone()),
         alarms: Some(sd.alarms.clone()),
-        ..Default::default()
     }
 }
 
@@ -210,6 +214,26 @@ pub fn stop_service_deployment(
     }
     Ok(api::StopServiceDeploymentResponse {
         service_deployment_arn: Some(arn),
+    })
+}
+
+pub fn continue_service_deployment(
+    h: &mut EcsHandler<'_, '_>,
+    input: api::ContinueServiceDeploymentRequest,
+) -> Result<api::ContinueServiceDeploymentResponse, AwsError> {
+    // The model's default action is CONTINUE (the enum's own default is ROLLBACK).
+    let action = input
+        .action
+        .unwrap_or(api::DeploymentLifecycleHookAction::Continue);
+    super::blue_green::hooks::continue_deployment(
+        h.world,
+        h.ctx,
+        &input.service_deployment_arn,
+        &input.hook_id,
+        action,
+    )?;
+    Ok(api::ContinueServiceDeploymentResponse {
+        service_deployment_arn: Some(input.service_deployment_arn),
     })
 }
 

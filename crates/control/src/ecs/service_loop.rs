@@ -285,6 +285,9 @@ pub(crate) fn stop_tasks(
 /// live tasks never exceed `maximumPercent`, and the controller never stops a RUNNING task when
 /// that would leave fewer than `minimumHealthyPercent` running.
 fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
+    // A blue/green run scales green to its full size beside blue (no maximumPercent), only from
+    // SCALE_UP on, and blue stays until CLEAN_UP scales it in.
+    let blue_green = super::blue_green::scaling(world, cluster, service);
     let Some(svc) = service_mut(world, cluster, service) else {
         return;
     };
@@ -301,7 +304,13 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let config = &svc.deployment_configuration;
     let max_pct = i64::from(config.maximum_percent.unwrap_or(200));
     let min_pct = i64::from(config.minimum_healthy_percent.unwrap_or(100));
-    let upper = (desired * max_pct / 100).max(desired.min(1));
+    let hold_target = blue_green.is_some_and(|b| !b.start_target);
+    let keep_sources = blue_green.is_some_and(|b| b.keep_sources);
+    let upper = if blue_green.is_some() {
+        i64::MAX
+    } else {
+        (desired * max_pct / 100).max(desired.min(1))
+    };
     let lower = (desired * min_pct + 99) / 100;
     let c = census(world, cluster, service);
     let staying: Vec<&LiveTask> = c
@@ -319,7 +328,7 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     // Scale the primary up within maximumPercent.
     let missing = desired - staying.len() as i64;
     let room = upper - total_live;
-    let to_start = missing.min(room).max(0);
+    let to_start = if hold_target { 0 } else { missing.min(room).max(0) };
     if to_start > 0 {
         start_tasks(
             world,
@@ -335,7 +344,7 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     }
 
     // Drain older deployments and leaving tasks while enough tasks stay running.
-    if !going.is_empty() {
+    if !going.is_empty() && !keep_sources {
         // Healthy tasks: running, and healthy in their target groups when behind a load balancer.
         let running_now = c
             .live
@@ -356,7 +365,7 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
             can_stop -= 1;
         }
         stop_tasks(world, ctx, cluster, service, &chosen, Some(&primary_id));
-    } else if rebalance && missing == 0 {
+    } else if rebalance && missing == 0 && blue_green.is_none() {
         rebalance_zones(world, ctx, cluster, service, &staying);
     }
 }

@@ -43,13 +43,7 @@ fn check_deployment_configuration(c: &api::DeploymentConfiguration) -> Result<()
     if max < 100 {
         return Err(invalid_parameter("maximumPercent must be at least 100."));
     }
-    if c.strategy.is_some_and(|s| s != api::DeploymentStrategy::Rolling) {
-        return Err(AwsError::client(
-            "UnsupportedFeatureException",
-            "ecsim does not run BLUE_GREEN, LINEAR or CANARY deployment strategies yet.",
-        ));
-    }
-    Ok(())
+    super::blue_green::config::check_strategy(c)
 }
 
 fn new_deployment(
@@ -175,6 +169,11 @@ pub fn create_service(
     )?;
     let deployment_configuration = default_deployment_configuration(input.deployment_configuration.clone());
     check_deployment_configuration(&deployment_configuration)?;
+    super::blue_green::config::check_load_balancers(
+        h.world,
+        deployment_configuration.strategy,
+        &load_balancers,
+    )?;
     let td_arn = definition
         .definition
         .task_definition_arn
@@ -563,15 +562,26 @@ pub fn update_service(
         )?;
     }
     let mut config = svc.deployment_configuration.clone();
-    if let Some(given) = input.deployment_configuration.clone() {
+    if let Some(mut given) = input.deployment_configuration.clone() {
+        // A configuration without a strategy keeps the service's (emulator decision: changing
+        // only the alarms must not turn a blue/green service into a rolling one).
+        given.strategy = given.strategy.or(svc.deployment_configuration.strategy);
         config = default_deployment_configuration(Some(given));
         check_deployment_configuration(&config)?;
+        super::blue_green::config::check_load_balancers(h.world, config.strategy, &svc.load_balancers)?;
     }
     let needs_deployment = new_definition.is_some()
         || input.network_configuration.is_some()
         || input.platform_version.is_some()
         || input.capacity_provider_strategy.is_some()
         || input.force_new_deployment.unwrap_or(false);
+    if needs_deployment && super::blue_green::scaling(h.world, &cluster_name, &name).is_some() {
+        // ECS would reconcile (RECONCILE_SERVICE); ecsim runs one blue/green deployment at a time.
+        return Err(invalid_parameter(
+            "A BLUE_GREEN, LINEAR or CANARY service deployment is in progress for this service: wait for it \
+             to finish or stop it with StopServiceDeployment before starting another deployment.",
+        ));
+    }
     let desired = input.desired_count.unwrap_or(svc.desired_count);
     let new_deployment_record = needs_deployment.then(|| {
         let td_arn = definition_for_check

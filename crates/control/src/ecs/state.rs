@@ -547,6 +547,8 @@ pub struct ServiceDeploymentRecord {
     pub alarms_rollback: bool,
     pub stop_request: Option<StopRequest>,
     pub execution: crate::deploy::Executor,
+    /// BLUE_GREEN / LINEAR / CANARY: the traffic pairs, lifecycle stage and hooks of the run.
+    pub blue_green: Option<Box<super::blue_green::BlueGreenRun>>,
 }
 
 #[derive(Debug, Clone)]
