@@ -32,7 +32,8 @@ pub(crate) struct BlueGreen {
     pub dns_name: String,
 }
 
-async fn target_group(env: &Env, name: &str) -> String {
+/// An `ip` target group checking `/health` every 5 s (thresholds 2) that drains at once.
+pub(crate) async fn target_group(env: &Env, name: &str) -> String {
     let created = env
         .elb
         .create_target_group()
@@ -41,6 +42,7 @@ async fn target_group(env: &Env, name: &str) -> String {
         .port(8080)
         .vpc_id("vpc-0ec5100000000000d")
         .target_type(TargetTypeEnum::Ip)
+        .health_check_path("/health")
         .health_check_interval_seconds(5)
         .health_check_timeout_seconds(2)
         .healthy_threshold_count(2)
@@ -64,7 +66,8 @@ async fn target_group(env: &Env, name: &str) -> String {
     arn
 }
 
-async fn listener(env: &Env, lb: &str, port: i32, tg: &str) -> String {
+/// An HTTP listener on `port` forwarding everything to `tg`.
+pub(crate) async fn listener(env: &Env, lb: &str, port: i32, tg: &str) -> String {
     env.elb
         .create_listener()
         .load_balancer_arn(lb)
@@ -410,7 +413,9 @@ async fn record_weights(env: &Env, bg: &BlueGreen, seconds: u64) -> Vec<(u64, i3
 
 #[tokio::test]
 async fn every_predefined_ecs_config_shifts_production_weights_on_its_schedule() {
-    let cases: [(&str, u64, Vec<(u64, i32)>); 5] = [
+    // (config, seconds to watch, expected (offset s, green %) changes)
+    type Case = (&'static str, u64, Vec<(u64, i32)>);
+    let cases: [Case; 5] = [
         ("CodeDeployDefault.ECSAllAtOnce", 60, vec![(0, 100)]),
         (
             "CodeDeployDefault.ECSCanary10Percent5Minutes",
