@@ -10,7 +10,7 @@
 #
 # Needs ecsim already running, e.g. `ecsim serve --time-scale 60` (Docker tasks when a daemon
 # answers, else simulated tasks), the AWS CLI, curl and jq; docker for the Docker runtime.
-# See README.md beside this file.
+# Verified status: see the closing note of stop 13 (the Docker run under load did not finish).
 #
 # Environment (all optional):
 #   AWS_ENDPOINT_URL  ecsim's address (default http://127.0.0.1:4566)
