@@ -34,6 +34,16 @@ pub(crate) struct BlueGreen {
 
 /// An `ip` target group checking `/health` every 5 s (thresholds 2) that drains at once.
 pub(crate) async fn target_group(env: &Env, name: &str) -> String {
+    target_group_checked_every(env, name, 5, 2).await
+}
+
+/// A target group whose health checks run every `interval_s` with a timeout of `timeout_s`.
+pub(crate) async fn target_group_checked_every(
+    env: &Env,
+    name: &str,
+    interval_s: i32,
+    timeout_s: i32,
+) -> String {
     let created = env
         .elb
         .create_target_group()
@@ -43,8 +53,8 @@ pub(crate) async fn target_group(env: &Env, name: &str) -> String {
         .vpc_id("vpc-0ec5100000000000d")
         .target_type(TargetTypeEnum::Ip)
         .health_check_path("/health")
-        .health_check_interval_seconds(5)
-        .health_check_timeout_seconds(2)
+        .health_check_interval_seconds(interval_s)
+        .health_check_timeout_seconds(timeout_s)
         .healthy_threshold_count(2)
         .unhealthy_threshold_count(2)
         .send()

@@ -1,5 +1,3 @@
-//! NOT YET REGISTERED in tests/e2e/main.rs: written, never run (see the closing note of stop 13).
-//!
 //! CodeDeploy blue/green on real containers at 60× speed: a canary of 25% for 10 minutes moves
 //! real HTTP answers from v1 to v2 and succeeds; a bad v2 whose containers answer 500s fires the
 //! green 5xx alarm from the proxy's own metrics, and traffic returns to v1.
@@ -14,7 +12,8 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::codedeploy_deployments::{
-    BlueGreen, application_and_group, appspec, deploy, deployment, listener, target_group, weights,
+    BlueGreen, application_and_group, appspec, deploy, deployment, listener, target_group_checked_every,
+    weights,
 };
 use crate::common::{Env, awsvpc, default_subnet};
 use crate::docker_support::{TEST_IMAGE, docker_tests_enabled, pause_ms, start_docker_scaled};
@@ -57,8 +56,10 @@ async fn register(env: &Env, version: &str, error_rate: &str) {
 /// Four v1 containers of a CODE_DEPLOY service behind blue; v2 registered with `v2_error_rate`.
 async fn blue_green_on_docker(env: &Env, v2_error_rate: &str) -> BlueGreen {
     let lb = load_balancer(env, "cd-docker").await;
-    let blue_tg = target_group(env, "web-blue").await;
-    let green_tg = target_group(env, "web-green").await;
+    // Probes at 60x: every 15 s and 10 s timeouts are 250 ms and 167 ms of real time, which
+    // containers answer in even while other tests load the machine (2 s would be 50 ms).
+    let blue_tg = target_group_checked_every(env, "web-blue", 15, 10).await;
+    let green_tg = target_group_checked_every(env, "web-green", 15, 10).await;
     let prod_listener = listener(env, &lb, 80, &blue_tg).await;
     let test_listener = listener(env, &lb, 8080, &blue_tg).await;
     env.ecs.create_cluster().cluster_name("cd").send().await.unwrap();
@@ -88,16 +89,18 @@ async fn blue_green_on_docker(env: &Env, v2_error_rate: &str) -> BlueGreen {
         .send()
         .await
         .unwrap();
+    let mut steady = false;
     for _ in 0..300 {
         let sets = crate::codedeploy_deployments::task_sets(env).await;
-        if sets
+        steady = sets
             .first()
-            .is_some_and(|s| s.stability_status() == Some(&aws_sdk_ecs::types::StabilityStatus::SteadyState))
-        {
+            .is_some_and(|s| s.stability_status() == Some(&aws_sdk_ecs::types::StabilityStatus::SteadyState));
+        if steady {
             break;
         }
         pause_ms(200).await;
     }
+    assert!(steady, "the original task set never reached STEADY_STATE");
     let dns_name = env
         .elb
         .describe_load_balancers()
@@ -117,28 +120,30 @@ async fn blue_green_on_docker(env: &Env, v2_error_rate: &str) -> BlueGreen {
     }
 }
 
-/// `curl -s <url>` off the test's runtime thread.
-async fn curl(url: &str) -> String {
-    let url = url.to_string();
+/// Sends `count` GET requests to `url`, up to 10 at a time (one `curl --parallel` off the
+/// test's runtime thread); returns the bodies, one line each.
+async fn traffic(url: &str, count: usize) -> Vec<String> {
+    let urls = format!("{url}?n=[1-{count}]");
     let out = tokio::task::spawn_blocking(move || {
         Command::new("curl")
-            .args(["-s", "--max-time", "5", &url])
+            .args([
+                "-s",
+                "--max-time",
+                "5",
+                "--parallel",
+                "--parallel-max",
+                "10",
+                &urls,
+            ])
             .output()
             .expect("curl runs")
     })
     .await
     .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Sends `count` requests to the production listener, 20 ms apart; returns the bodies.
-async fn traffic(url: &str, count: usize) -> Vec<String> {
-    let mut bodies = Vec::new();
-    for _ in 0..count {
-        bodies.push(curl(url).await);
-        pause_ms(20).await;
-    }
-    bodies
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 async fn until_done(env: &Env, id: &str, url: &str, limit_s: u64) -> (DeploymentStatus, Vec<String>) {
@@ -147,7 +152,7 @@ async fn until_done(env: &Env, id: &str, url: &str, limit_s: u64) -> (Deployment
     let started = Instant::now();
     let mut bodies = Vec::new();
     while started.elapsed() < Duration::from_secs(limit_s) {
-        bodies.extend(traffic(url, 10).await);
+        bodies.extend(traffic(url, 50).await);
         let status = deployment(env, id).await.status().cloned().unwrap();
         if !matches!(status, DeploymentStatus::InProgress | DeploymentStatus::Created) {
             return (status, bodies);
@@ -263,7 +268,56 @@ async fn real_500s_from_a_bad_revision_fire_the_alarm_and_roll_back_on_docker() 
     let url = format!("{}/", listener_url(&env, &bg.prod_listener).await);
     let id = deploy(&env, &appspec("web:2", &[])).await;
     let (status, bodies) = until_done(&env, &id, &url, 120).await;
-    assert_eq!(status, DeploymentStatus::Stopped);
+    if status != DeploymentStatus::Stopped {
+        let count = |needle: &str| bodies.iter().filter(|b| b.contains(needle)).count();
+        let history = env
+            .cw
+            .describe_alarm_history()
+            .alarm_name("green-5xx")
+            .send()
+            .await
+            .unwrap();
+        let summaries: Vec<_> = history
+            .alarm_history_items()
+            .iter()
+            .map(|h| {
+                (
+                    h.timestamp().map(ToString::to_string),
+                    h.history_summary().map(str::to_string),
+                )
+            })
+            .collect();
+        let target = env
+            .cd
+            .get_deployment_target()
+            .deployment_id(&id)
+            .target_id("cd:web")
+            .send()
+            .await
+            .unwrap();
+        let events: Vec<_> = target
+            .deployment_target()
+            .and_then(|t| t.ecs_target())
+            .map(|t| {
+                t.lifecycle_events()
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.lifecycle_event_name().map(str::to_string),
+                            e.start_time().map(ToString::to_string),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!(
+            "deployment ended {status:?}, not Stopped; the test saw {} answers ({} v2, {} errors); \
+             alarm history {summaries:?}; lifecycle {events:?}",
+            bodies.len(),
+            count("version=v2"),
+            count("simulated error"),
+        );
+    }
     assert!(
         bodies.iter().any(|b| b.contains("simulated error")),
         "green answered 500s through the proxy"

@@ -10,6 +10,7 @@ mod codedeploy_resources;
 mod common;
 mod coverage;
 mod determinism;
+mod docker_codedeploy;
 mod docker_load_balancing;
 mod docker_runtime;
 mod docker_support;

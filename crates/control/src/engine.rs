@@ -497,6 +497,11 @@ impl Engine {
         self.timers.next_deadline()
     }
 
+    /// How many controller runs are queued (a runaway controller shows here first).
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Runs every controller whose deadline is at or before `now_ms`, in deadline order, then sets
     /// the engine's time to `now_ms`. Time never goes backwards.
     pub fn advance_to(&mut self, now_ms: Millis) {

@@ -12,8 +12,26 @@ use parking_lot::Mutex;
 
 use crate::Inner;
 
-/// How often ended minutes are looked for.
-const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// How often ended minutes are looked for, in control-plane time. A minute's data has to reach
+/// CloudWatch before its alarms evaluate the minute (5 s after it ends), also when the clock runs
+/// sped up: at 60x a fixed 250 ms of real time would be 15 s, and alarms would miss the minute.
+const FLUSH_EVERY_CONTROL_PLANE: Duration = Duration::from_secs(1);
+/// Bounds of the real flush period: never busier than this on a very fast clock...
+const FLUSH_EVERY_MIN: Duration = Duration::from_millis(10);
+/// ...and never lazier than this on a real-time one.
+const FLUSH_EVERY_MAX: Duration = Duration::from_millis(250);
+/// How often idle upstream connections are swept, in real time.
+const SWEEP_EVERY: Duration = Duration::from_millis(250);
+
+/// The real time between two flushes at `time_scale` control-plane ms per real ms.
+fn flush_period(time_scale: f64) -> Duration {
+    if !(time_scale.is_finite() && time_scale > 0.0) {
+        return FLUSH_EVERY_MAX;
+    }
+    FLUSH_EVERY_CONTROL_PLANE
+        .div_f64(time_scale)
+        .clamp(FLUSH_EVERY_MIN, FLUSH_EVERY_MAX)
+}
 
 /// One answered request, before its load balancer is known to the metrics.
 #[derive(Debug, Clone, Copy)]
@@ -132,23 +150,51 @@ impl Recorder {
     }
 }
 
-/// Flushes ended minutes about once a second until shutdown (or until the data plane is gone).
+/// Flushes ended minutes (every control-plane second, within real-time bounds) and sweeps idle
+/// connections until shutdown (or until the data plane is gone). The period follows the clock's
+/// current scale, which can change while ecsim runs.
 pub(crate) fn spawn_flusher(inner: &Arc<Inner>) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     let mut stopping = inner.stopping.subscribe();
     inner.runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(FLUSH_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut since_sweep = Duration::ZERO;
         loop {
+            let period = match weak.upgrade() {
+                Some(inner) => flush_period(inner.config.clock.time_scale()),
+                None => return,
+            };
+            // The data plane's own cadence in real time (an IO edge, not the control plane).
+            #[allow(clippy::disallowed_methods)]
+            let tick = tokio::time::sleep(period);
             tokio::select! {
-                _ = ticks.tick() => {}
+                () = tick => {}
                 _ = stopping.wait_for(|stopping| *stopping) => return,
             }
             let Some(inner) = weak.upgrade() else {
                 return;
             };
             inner.metrics.flush_ended(&inner);
-            inner.pool.sweep();
+            since_sweep += period;
+            if since_sweep >= SWEEP_EVERY {
+                since_sweep = Duration::ZERO;
+                inner.pool.sweep();
+            }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flushes_every_control_plane_second_within_real_time_bounds() {
+        assert_eq!(flush_period(1.0), FLUSH_EVERY_MAX);
+        assert_eq!(flush_period(4.0), Duration::from_millis(250));
+        // At 60x a control-plane second is 16.7 ms: well inside the alarms' 5 s evaluation delay.
+        assert_eq!(flush_period(60.0), Duration::from_secs(1).div_f64(60.0));
+        assert_eq!(flush_period(10_000.0), FLUSH_EVERY_MIN);
+        assert_eq!(flush_period(0.0), FLUSH_EVERY_MAX);
+        assert_eq!(flush_period(f64::NAN), FLUSH_EVERY_MAX);
+    }
 }

@@ -89,8 +89,9 @@ pub fn fresh_events() -> Vec<LifecycleEventRecord> {
         .collect()
 }
 
+/// Asks for a controller run at `at_ms` (none is added when one is already due by then).
 pub fn schedule(ctx: &mut Ctx<'_>, deployment_id: &str, at_ms: Millis) {
-    ctx.timers.schedule(
+    ctx.timers.schedule_once(
         at_ms,
         ctx.world_index,
         TimerKind::CodeDeploy {

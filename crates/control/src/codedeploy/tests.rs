@@ -285,6 +285,58 @@ fn a_hook_is_invoked_and_its_reported_status_moves_the_deployment() {
     );
 }
 
+/// An Install that waits minutes for slow replacement tasks, in a group that watches an alarm:
+/// each controller run asks for a recheck in a second and an alarm poll in ten. The timer queue
+/// must stay small (it used to double every few seconds until the process ran out of memory).
+#[test]
+fn a_long_install_wait_with_alarms_keeps_the_timer_queue_bounded() {
+    let mut d = Driver::new();
+    fixture(&mut d, 2, "CodeDeployDefault.ECSAllAtOnce");
+    d.ok(
+        "codedeploy",
+        "UpdateDeploymentGroup",
+        json!({"applicationName": "app", "currentDeploymentGroupName": "dg",
+               "alarmConfiguration": {"enabled": true, "ignorePollAlarmFailure": true,
+                                      "alarms": [{"name": "not-there"}]}}),
+    );
+    d.ok(
+        "ecs",
+        "RegisterTaskDefinition",
+        json!({"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+               "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "web",
+               "essential": true, "portMappings": [{"containerPort": 8080}],
+               "environment": [{"name": "ECSIM_START_DELAY_MS", "value": "600000"}]}]}),
+    );
+    let appspec = json!({
+        "version": 0.0,
+        "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {
+            "TaskDefinition": "web:3", "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 8080}}}}],
+    });
+    let id = d.ok(
+        "codedeploy",
+        "CreateDeployment",
+        json!({"applicationName": "app", "deploymentGroupName": "dg",
+               "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec.to_string()}}}),
+    )["deploymentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut most_timers = 0;
+    for _ in 0..(15 * 60) {
+        d.advance_s(1);
+        most_timers = most_timers.max(d.engine.pending_timers());
+        if d.status(&id) != "InProgress" {
+            break;
+        }
+    }
+    assert_eq!(
+        d.status(&id),
+        "Succeeded",
+        "the slow replacement installs and takes traffic"
+    );
+    assert!(most_timers < 100, "{most_timers} timers queued at once");
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
 

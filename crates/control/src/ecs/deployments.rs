@@ -231,7 +231,7 @@ fn observe(
 }
 
 fn schedule_check(ctx: &mut Ctx<'_>, cluster: &str, service: &str, at_ms: Millis) {
-    ctx.timers.schedule(
+    ctx.timers.schedule_once(
         at_ms,
         ctx.world_index,
         TimerKind::ServiceCheck {

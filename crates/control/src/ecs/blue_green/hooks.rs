@@ -294,7 +294,7 @@ pub fn on_outcome(
     let Some(sd) = world.ecs.service_deployments.get(sd_arn) else {
         return;
     };
-    ctx.timers.schedule(
+    ctx.timers.schedule_once(
         recheck_at,
         ctx.world_index,
         TimerKind::ServiceCheck {
