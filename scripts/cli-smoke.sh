@@ -29,7 +29,12 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ACCESS_KEY_ID=test AWS_SECR
   AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # json FILE EXPR: evaluates a Python expression over the JSON document `d`.
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# Further arguments are sys.argv[2:].
+json() {
+  local file="$1" expr="$2"
+  shift 2
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($expr)" "$file" "$@"
+}
 out="$(mktemp)"; err="$(mktemp)"
 
 aws ecs create-cluster --cluster-name demo >"$out"
@@ -163,8 +168,98 @@ grep -q InvalidParameterValue "$err" || fail "InvalidParameterValue expected: $(
 aws cloudwatch delete-alarms --alarm-names smoke-errors || fail "delete-alarms"
 passed=$((passed + 9))
 
+# CodeDeploy blue/green: a CODE_DEPLOY service on a blue target group, an all-at-once deployment
+# of web:2 into green, then the production listener answers v2 from the replacement task set.
+hc=(--protocol HTTP --port 8080 --vpc-id vpc-0ec5100000000000d --target-type ip --health-check-path /health
+  --health-check-interval-seconds 5 --health-check-timeout-seconds 2 --healthy-threshold-count 2)
+aws elbv2 create-target-group --name smoke-blue "${hc[@]}" >"$out"
+blue=$(json "$out" "d['TargetGroups'][0]['TargetGroupArn']")
+aws elbv2 create-target-group --name smoke-green "${hc[@]}" >"$out"
+green=$(json "$out" "d['TargetGroups'][0]['TargetGroupArn']")
+for tg_arn in "$blue" "$green"; do
+  aws elbv2 modify-target-group-attributes --target-group-arn "$tg_arn" \
+    --attributes Key=deregistration_delay.timeout_seconds,Value=0 >/dev/null
+done
+aws elbv2 create-listener --load-balancer-arn "$lb" --protocol HTTP --port 8091 \
+  --default-actions "Type=forward,TargetGroupArn=$blue" >"$out"
+prod=$(json "$out" "d['Listeners'][0]['ListenerArn']")
+sed 's/"value": "v1"/"value": "v2"/' "$out.td.json" >"$out.td2.json"
+aws ecs register-task-definition --cli-input-json "file://$out.td2.json" >"$out"
+[ "$(json "$out" "d['taskDefinition']['revision']")" = 2 ] || fail "register-task-definition v2"
+aws ecs create-service --cluster demo --service-name cd-web --task-definition web:1 --desired-count 2 \
+  --launch-type FARGATE --deployment-controller type=CODE_DEPLOY \
+  --load-balancers "targetGroupArn=$blue,containerName=web,containerPort=8080" \
+  --network-configuration "awsvpcConfiguration={subnets=[subnet-0ec5100000000000a,subnet-0ec5100000000000b]}" >"$out"
+[ "$(json "$out" "len(d['service']['deployments'])")" = 0 ] || fail "CODE_DEPLOY service shows deployments"
+[ "$(json "$out" "d['service']['taskSets'][0]['status']")" = PRIMARY ] || fail "CODE_DEPLOY primary task set"
+for _ in $(seq 1 120); do
+  aws ecs describe-services --cluster demo --services cd-web >"$out"
+  [ "$(json "$out" "d['services'][0]['taskSets'][0]['stabilityStatus']")" = STEADY_STATE ] && break
+  sleep 1
+done
+[ "$(json "$out" "d['services'][0]['taskSets'][0]['stabilityStatus']")" = STEADY_STATE ] || fail "task set steady: $(cat "$out")"
+aws deploy create-application --application-name smoke --compute-platform ECS >/dev/null
+aws deploy create-deployment-group --application-name smoke --deployment-group-name smoke-dg \
+  --service-role-arn arn:aws:iam::000000000000:role/ecsCodeDeployRole \
+  --deployment-config-name CodeDeployDefault.ECSAllAtOnce \
+  --ecs-services clusterName=demo,serviceName=cd-web \
+  --deployment-style deploymentType=BLUE_GREEN,deploymentOption=WITH_TRAFFIC_CONTROL \
+  --blue-green-deployment-configuration '{"deploymentReadyOption":{"actionOnTimeout":"CONTINUE_DEPLOYMENT"},"terminateBlueInstancesOnDeploymentSuccess":{"action":"TERMINATE","terminationWaitTimeInMinutes":0}}' \
+  --load-balancer-info "{\"targetGroupPairInfoList\":[{\"targetGroups\":[{\"name\":\"smoke-blue\"},{\"name\":\"smoke-green\"}],\"prodTrafficRoute\":{\"listenerArns\":[\"$prod\"]}}]}" \
+  >"$out" || fail "create-deployment-group"
+cat >"$out.appspec.yaml" <<'YAML'
+version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: web:2
+        LoadBalancerInfo:
+          ContainerName: web
+          ContainerPort: 8080
+YAML
+python3 -c "import json,sys; print(json.dumps({'revisionType':'AppSpecContent','appSpecContent':{'content':open(sys.argv[1]).read()}}))" \
+  "$out.appspec.yaml" >"$out.revision.json"
+aws deploy create-deployment --application-name smoke --deployment-group-name smoke-dg \
+  --revision "file://$out.revision.json" >"$out" || fail "create-deployment"
+deployment=$(json "$out" "d['deploymentId']")
+[[ "$deployment" =~ ^d-[A-Z0-9]{9}$ ]] || fail "deployment id $deployment"
+aws deploy wait deployment-successful --deployment-id "$deployment" || fail "deployment-successful"
+aws deploy get-deployment --deployment-id "$deployment" >"$out"
+[ "$(json "$out" "d['deploymentInfo']['status']")" = Succeeded ] || fail "get-deployment: $(cat "$out")"
+aws deploy list-deployment-targets --deployment-id "$deployment" >"$out"
+target=$(json "$out" "d['targetIds'][0]")
+aws deploy get-deployment-target --deployment-id "$deployment" --target-id "$target" >"$out"
+[ "$(json "$out" "[e['lifecycleEventName'] for e in d['deploymentTarget']['ecsTarget']['lifecycleEvents'] if e['status']!='Succeeded']")" = "[]" ] \
+  || fail "lifecycle events: $(cat "$out")"
+aws elbv2 describe-listeners --listener-arns "$prod" >"$out"
+[ "$(json "$out" "sorted((t['TargetGroupArn']==sys.argv[2], t['Weight']) for t in d['Listeners'][0]['DefaultActions'][0]['ForwardConfig']['TargetGroups'])" "$green")" = "[(False, 0), (True, 100)]" ] \
+  || fail "production weights after the deployment: $(cat "$out")"
+for _ in $(seq 1 60); do
+  aws ecs describe-services --cluster demo --services cd-web >"$out"
+  [ "$(json "$out" "len(d['services'][0]['taskSets'])")" = 1 ] && break
+  sleep 1
+done
+[ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', 'web:2')]" ] \
+  || fail "task sets after the deployment: $(cat "$out")"
+python3 - "$PORT" "$prod" <<'PY' || fail "the production listener answers v2"
+import json, sys, urllib.request
+port, listener = sys.argv[1], sys.argv[2]
+rows = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_ecsim/listeners"))["listeners"]
+url = next(r["url"] for r in rows if r["listenerArn"] == listener)
+for _ in range(6):
+    body = urllib.request.urlopen(url + "/").read().decode()
+    assert "v2" in body, body
+PY
+if aws deploy create-deployment --application-name smoke --deployment-group-name nope \
+  --revision "file://$out.revision.json" >"$out" 2>"$err"; then
+  fail "deployment to a missing group succeeded"
+fi
+grep -q DeploymentGroupDoesNotExistException "$err" || fail "DeploymentGroupDoesNotExistException expected: $(cat "$err")"
+passed=$((passed + 8))
+
 kill -INT "$PID"
 wait "$PID" || fail "ecsim did not shut down cleanly on SIGINT"
 trap - EXIT
-rm -f "$LOG" "$out" "$err" "$out.td.json"
+rm -f "$LOG" "$out" "$err" "$out".*
 echo "CLI smoke test ($RUNTIME runtime): $passed passed, 0 failed"
