@@ -172,10 +172,15 @@ fn fixture(d: &mut Driver, desired: i32, config: &str) -> Fixture {
 }
 
 fn create_deployment(d: &mut Driver, hooks: Value) -> String {
+    deploy_revision(d, "web:2", hooks)
+}
+
+/// CreateDeployment of `task_definition` with these AppSpec hooks; the deployment id.
+fn deploy_revision(d: &mut Driver, task_definition: &str, hooks: Value) -> String {
     let appspec = json!({
         "version": 0.0,
         "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {
-            "TaskDefinition": "web:2", "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 8080}}}}],
+            "TaskDefinition": task_definition, "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 8080}}}}],
         "Hooks": hooks,
     });
     d.ok(
@@ -307,20 +312,7 @@ fn a_long_install_wait_with_alarms_keeps_the_timer_queue_bounded() {
                "essential": true, "portMappings": [{"containerPort": 8080}],
                "environment": [{"name": "ECSIM_START_DELAY_MS", "value": "600000"}]}]}),
     );
-    let appspec = json!({
-        "version": 0.0,
-        "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {
-            "TaskDefinition": "web:3", "LoadBalancerInfo": {"ContainerName": "web", "ContainerPort": 8080}}}}],
-    });
-    let id = d.ok(
-        "codedeploy",
-        "CreateDeployment",
-        json!({"applicationName": "app", "deploymentGroupName": "dg",
-               "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": appspec.to_string()}}}),
-    )["deploymentId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = deploy_revision(&mut d, "web:3", json!([]));
     let mut most_timers = 0;
     for _ in 0..(15 * 60) {
         d.advance_s(1);
