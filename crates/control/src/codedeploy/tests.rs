@@ -125,14 +125,7 @@ fn fixture(d: &mut Driver, desired: i32, config: &str) -> Fixture {
         .to_string();
     d.ok("ecs", "CreateCluster", json!({"clusterName": "cd"}));
     for version in ["v1", "v2"] {
-        d.ok(
-            "ecs",
-            "RegisterTaskDefinition",
-            json!({"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-                   "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "web",
-                   "essential": true, "portMappings": [{"containerPort": 8080}],
-                   "environment": [{"name": "ECSIM_VERSION", "value": version}]}]}),
-        );
+        register_web(d, ("ECSIM_VERSION", version));
     }
     d.ok(
         "ecs",
@@ -169,6 +162,18 @@ fn fixture(d: &mut Driver, desired: i32, config: &str) -> Fixture {
                    "prodTrafficRoute": {"listenerArns": [prod_listener]}}]}}),
     );
     Fixture { prod_listener }
+}
+
+/// The next revision of the `web` family, with one environment entry for the behaviour model.
+fn register_web(d: &mut Driver, (name, value): (&str, &str)) {
+    d.ok(
+        "ecs",
+        "RegisterTaskDefinition",
+        json!({"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+               "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "web",
+               "essential": true, "portMappings": [{"containerPort": 8080}],
+               "environment": [{"name": name, "value": value}]}]}),
+    );
 }
 
 fn create_deployment(d: &mut Driver, hooks: Value) -> String {
@@ -304,14 +309,7 @@ fn a_long_install_wait_with_alarms_keeps_the_timer_queue_bounded() {
                "alarmConfiguration": {"enabled": true, "ignorePollAlarmFailure": true,
                                       "alarms": [{"name": "not-there"}]}}),
     );
-    d.ok(
-        "ecs",
-        "RegisterTaskDefinition",
-        json!({"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-               "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "web",
-               "essential": true, "portMappings": [{"containerPort": 8080}],
-               "environment": [{"name": "ECSIM_START_DELAY_MS", "value": "600000"}]}]}),
-    );
+    register_web(&mut d, ("ECSIM_START_DELAY_MS", "600000"));
     let id = deploy_revision(&mut d, "web:3", json!([]));
     let mut most_timers = 0;
     for _ in 0..(15 * 60) {
