@@ -423,6 +423,11 @@ impl Emulator {
         self.shared.engine.lock().register_function(name, target);
     }
 
+    /// The state behind this emulator, for in-process callers (the scenario runner).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Which task runtime runs tasks: `docker` or `sim`.
     pub fn runtime_name(&self) -> &'static str {
         self.shared.runtime_name()

@@ -25,6 +25,7 @@ mod functions;
 mod gateway;
 mod metadata;
 mod metrics_store;
+pub mod scenario;
 mod shared;
 mod utilization;
 

@@ -1,5 +1,7 @@
-//! The `ecsim` command: `ecsim serve` runs the emulator; `ecsim coverage` prints or checks the
-//! generated table of implemented operations.
+//! The `ecsim` command: `ecsim serve` runs the emulator; `ecsim run` runs scenario files;
+//! `ecsim coverage` prints or checks the generated table of implemented operations.
+
+mod run_command;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run the emulator until Ctrl-C. Point SDKs and the AWS CLI at it with AWS_ENDPOINT_URL.
     Serve(Box<ServeArgs>),
+    /// Run scenario files: each scenario in its own emulator (simulated tasks on a virtual clock,
+    /// or Docker containers on a sped-up clock). Exit code 0 when all pass, 1 when any fails, 2
+    /// when a file is invalid.
+    Run(Box<run_command::RunArgs>),
     /// Print the table of implemented operations (docs/coverage.md), write it, or check it.
     Coverage {
         /// Write the table to this file instead of printing it.
@@ -106,6 +112,10 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Coverage { write, check } => coverage(write, check),
+        Command::Run(args) => {
+            let code = run_command::run(*args)?;
+            std::process::exit(code);
+        }
     }
 }
 

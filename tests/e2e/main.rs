@@ -33,5 +33,6 @@ mod functions_api;
 mod pipeline;
 mod protocol;
 mod runtime_conformance;
+mod scenario_files;
 mod state_export;
 mod sts;

@@ -23,6 +23,34 @@ pub struct SimTimings {
     pub deprovisioning_ms: Millis,
     /// How long STOPPED tasks stay describable (AWS: at least an hour).
     pub stopped_retention_ms: Millis,
+    /// Behaviour defaults per image (scenario files' `setup.images`): `ECSIM_*` entries a
+    /// container of a matching image gets unless its definition sets the same name. They reach
+    /// the Docker runtime too, where the test application reads them.
+    pub image_env: Vec<ImageEnv>,
+}
+
+/// `ECSIM_*` environment defaults for the containers of one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEnv {
+    /// `repository:tag` matches that reference; `repository` alone matches every tag of it.
+    pub image: String,
+    pub env: Vec<(String, String)>,
+}
+
+impl ImageEnv {
+    /// Whether `reference` (as a container definition names it) is this image.
+    pub fn matches(&self, reference: &str) -> bool {
+        if reference == self.image {
+            return true;
+        }
+        // `repo:tag` or `repo@digest`, where `repo` may hold a registry port (`host:5000/x`).
+        let last_slash = reference.rfind('/').map_or(0, |i| i + 1);
+        let repository_end = reference[last_slash..]
+            .find([':', '@'])
+            .map_or(reference.len(), |i| last_slash + i);
+        let pattern_name = &self.image[self.image.rfind('/').map_or(0, |i| i + 1)..];
+        !pattern_name.contains([':', '@']) && reference[..repository_end] == self.image
+    }
 }
 
 impl Default for SimTimings {
@@ -35,6 +63,7 @@ impl Default for SimTimings {
             stopping_ms: 200,
             deprovisioning_ms: 100,
             stopped_retention_ms: 3_600_000,
+            image_env: Vec::new(),
         }
     }
 }
@@ -306,6 +335,25 @@ mod tests {
         assert_eq!(e.name, env::ERROR_RATE);
         assert!(Behaviour::from_env([(env::EXIT_AFTER_SECONDS, "-1")]).is_err());
         assert!(Behaviour::from_env([(env::HEALTH, "meh")]).is_err());
+    }
+
+    #[test]
+    fn image_defaults_match_a_tag_or_every_tag_of_a_repository() {
+        let tagged = ImageEnv {
+            image: "web:v2".into(),
+            env: Vec::new(),
+        };
+        let any = ImageEnv {
+            image: "registry:5000/team/web".into(),
+            env: Vec::new(),
+        };
+        assert!(tagged.matches("web:v2"));
+        assert!(!tagged.matches("web:v1"));
+        assert!(!tagged.matches("web"));
+        assert!(any.matches("registry:5000/team/web:v1"));
+        assert!(any.matches("registry:5000/team/web@sha256:00"));
+        assert!(any.matches("registry:5000/team/web"));
+        assert!(!any.matches("registry:5000/team/webs:v1"));
         assert!(pull_fails("unpullable.invalid/web:1"));
         let with_secret = ecsim_api::ecs::ContainerDefinition {
             name: Some("app".into()),

@@ -78,6 +78,9 @@ pub struct TrafficRun {
     pub statuses: BTreeMap<u16, u64>,
     /// Requests answered by each simulated task (by task ARN).
     pub by_task: BTreeMap<String, u64>,
+    /// Answers by (target group ARN, answering task ARN) and status; either is empty when the
+    /// load balancer answered itself (no target group, or no target).
+    pub outcomes: BTreeMap<(String, String), BTreeMap<u16, u64>>,
     /// Requests routed to targets that only real traffic reaches.
     pub not_simulated: u64,
     /// Requests that found no load balancer or listener (it was deleted).
@@ -121,6 +124,7 @@ impl Traffic {
             sent: 0,
             statuses: BTreeMap::new(),
             by_task: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
             not_simulated: 0,
             unroutable: 0,
             stopped: false,
@@ -239,9 +243,16 @@ impl Traffic {
                 elb_error: !from_target && status >= 500,
             },
         );
+        let group_arn = outcome_group.map_or_else(String::new, |g| routes.target_groups[g].arn.clone());
         let run = &mut self.runs[index];
         run.sent += 1;
         *run.statuses.entry(status).or_insert(0) += 1;
+        let task_key = task.clone().unwrap_or_default();
+        *run.outcomes
+            .entry((group_arn, task_key))
+            .or_default()
+            .entry(status)
+            .or_insert(0) += 1;
         if let Some(task) = task {
             *run.by_task.entry(task).or_insert(0) += 1;
         }

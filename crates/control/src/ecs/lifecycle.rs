@@ -53,7 +53,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .map(|c| with_overrides(c, &new.overrides))
+        .map(|c| with_image_env(with_overrides(c, &new.overrides), &ctx.sim.image_env))
         .collect();
     for c in &merged {
         let environment = c.environment.as_deref().unwrap_or_default().iter();
@@ -198,6 +198,7 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         ephemeral_storage_gib: (new.launch_type == Some(api::LaunchType::Fargate)).then_some(20),
         version: 1,
         reached_running: false,
+        became_healthy: false,
         exit_at_ms: None,
         health_check_at_ms: None,
         moving: false,
@@ -236,6 +237,31 @@ pub fn create_task(world: &mut World, ctx: &mut Ctx<'_>, new: NewTask<'_>) -> Re
         cluster.tasks.insert(id.clone(), task);
     }
     Ok(id)
+}
+
+/// A container definition with the behaviour defaults of its image added: entries it does not
+/// set itself come first, so its own (and its override's) win.
+fn with_image_env(
+    mut c: api::ContainerDefinition,
+    images: &[crate::runtime::ImageEnv],
+) -> api::ContainerDefinition {
+    let image = c.image.clone().unwrap_or_default();
+    let Some(defaults) = images.iter().find(|i| i.matches(&image)) else {
+        return c;
+    };
+    let own = c.environment.take().unwrap_or_default();
+    let mut merged: Vec<api::KeyValuePair> = defaults
+        .env
+        .iter()
+        .filter(|(name, _)| !own.iter().any(|kv| kv.name.as_deref() == Some(name)))
+        .map(|(name, value)| api::KeyValuePair {
+            name: Some(name.clone()),
+            value: Some(value.clone()),
+        })
+        .collect();
+    merged.extend(own);
+    c.environment = Some(merged);
+    c
 }
 
 /// A container definition with its container override merged in (command, environment, limits).
@@ -582,6 +608,12 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                 super::load_balancing::register_task(world, ctx, task_id);
             }
             let behind_lb = world.ecs.task(task_id).is_some_and(|t| !t.lb_targets.is_empty());
+            if !container_checked
+                && !behind_lb
+                && let Some(t) = world.ecs.task_mut(task_id)
+            {
+                t.became_healthy = true;
+            }
             if let Some((service, deployment)) = owner
                 && !container_checked
                 && !behind_lb
@@ -631,7 +663,11 @@ pub fn step_task(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str) {
                 .subnet_id
                 .clone()
                 .zip(task.placement.private_ip.clone());
-            let failed_start = !task.reached_running;
+            // Failed to reach a steady state: it never ran, or an essential container exited
+            // on its own before the task was ever healthy (a crash on start).
+            let failed_start = !task.reached_running
+                || (task.stop_code == Some(api::TaskStopCode::EssentialContainerExited)
+                    && !task.became_healthy);
             let owner = task.service_name.clone().zip(task.deployment_id.clone());
             let cluster = task.cluster_name.clone();
             if ctx.runtime.is_external() {
@@ -734,6 +770,7 @@ pub fn on_runtime_event(world: &mut World, ctx: &mut Ctx<'_>, task_id: &str, eve
             let owner = task.service_name.clone().zip(task.deployment_id.clone());
             let cluster = task.cluster_name.clone();
             let now_healthy = task_health(task) == api::HealthStatus::Healthy;
+            task.became_healthy |= now_healthy;
             if let Some((service, deployment)) = owner
                 && now_healthy
             {

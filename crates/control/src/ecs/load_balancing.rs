@@ -493,6 +493,7 @@ pub fn target_health_changed(
     let before = task.lb_health;
     if let Some(task) = world.ecs.task_mut(&task_id) {
         task.lb_health = Some(health);
+        task.became_healthy |= health == api::HealthStatus::Healthy;
         task.version += 1;
     }
     if let Some((service, deployment)) = owner {

@@ -286,6 +286,10 @@ pub struct TaskRecord {
     pub version: i64,
     /// Whether the task ever reached RUNNING (failed starts count against deployments).
     pub reached_running: bool,
+    /// Whether it was ever counted healthy (RUNNING with no health checks, or its checks
+    /// passed): a task that exits on its own before that failed to reach a steady state, and the
+    /// circuit breaker counts it.
+    pub became_healthy: bool,
     /// While RUNNING: when an essential or other container exits on its own.
     pub exit_at_ms: Option<Millis>,
     /// While RUNNING: when container health checks report next.

@@ -1,0 +1,333 @@
+//! One scenario's own emulator, in-process: API calls straight into the engine (validated
+//! against the operation's input shape as the gateway does, with the same effects carried out
+//! afterwards), and time moved on the virtual clock event by event or, on the Docker runtime,
+//! waited for on the sped-up live clock.
+//!
+//! It must not interpret steps; `exec` does. The engine lock is never held across an await.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecsim_control::Engine;
+use ecsim_control::runtime::{ImageEnv, SimTimings};
+use ecsim_control::topology::TopologyConfig;
+use ecsim_protocol::{AwsError, Caller};
+use ecsim_scenario::model::{FunctionSpec, RuntimeName, Scenario};
+use serde_json::Value;
+
+use crate::shared::{DataPlaneEffects, Shared};
+use crate::{ClockMode, DockerOptions, Emulator, FunctionTarget, Runtime};
+
+/// Real time between two looks at the live clock while waiting or advancing.
+const LIVE_POLL_MS: u64 = 50;
+
+pub(super) struct Session {
+    emulator: Option<Emulator>,
+    shared: Arc<Shared>,
+    pub runtime: RuntimeName,
+    pub account_id: String,
+    pub region: String,
+    /// Control-plane time when the scenario started.
+    start_ms: u64,
+}
+
+impl Session {
+    pub async fn start(
+        scenario: &Scenario,
+        runtime: RuntimeName,
+        seed: u64,
+        instance: &str,
+    ) -> Result<Self, String> {
+        let setup = &scenario.setup;
+        let mut topology = TopologyConfig {
+            availability_zone_letters: setup.zone_letters.clone(),
+            ..TopologyConfig::default()
+        };
+        if let Some(cidr) = &setup.vpc_cidr {
+            topology.default_vpc_cidr.clone_from(cidr);
+        }
+        if let Some(prefix) = setup.subnet_prefix_length {
+            topology.default_subnet_prefix_length = prefix;
+        }
+        let sim = SimTimings {
+            image_env: setup
+                .images
+                .iter()
+                .map(|i| ImageEnv {
+                    image: i.image.clone(),
+                    env: i.env.clone(),
+                })
+                .collect(),
+            ..SimTimings::default()
+        };
+        let mut builder = Emulator::builder()
+            .seed(seed)
+            .default_account_id(setup.account_id.clone())
+            .default_region(setup.region.clone())
+            .topology(topology)
+            .sim_timings(sim);
+        for (name, spec) in &setup.functions {
+            let target = match spec {
+                FunctionSpec::Url(url) => FunctionTarget::Http { url: url.clone() },
+                FunctionSpec::Command(argv) => FunctionTarget::Command {
+                    program: argv[0].clone(),
+                    args: argv[1..].to_vec(),
+                },
+            };
+            builder = builder.function(name.clone(), target);
+        }
+        builder = match runtime {
+            RuntimeName::Sim => builder.clock(ClockMode::Virtual),
+            RuntimeName::Docker => {
+                prepare_docker_images(scenario).await?;
+                builder
+                    .clock(ClockMode::System)
+                    .time_scale(setup.speed)
+                    .runtime(Runtime::Docker(DockerOptions {
+                        instance: instance.to_string(),
+                        pull_images: false,
+                        ..DockerOptions::default()
+                    }))
+            }
+        };
+        let emulator = builder
+            .start()
+            .await
+            .map_err(|e| format!("cannot start the emulator: {e}"))?;
+        let shared = emulator.shared().clone();
+        let start_ms = shared.clock.now_ms();
+        Ok(Self {
+            emulator: Some(emulator),
+            shared,
+            runtime,
+            account_id: setup.account_id.clone(),
+            region: setup.region.clone(),
+            start_ms,
+        })
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.runtime == RuntimeName::Docker
+    }
+
+    /// Scenario time: control-plane milliseconds since the scenario started.
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ms().saturating_sub(self.start_ms)
+    }
+
+    /// Control-plane milliseconds since the epoch.
+    pub fn clock_ms(&self) -> u64 {
+        self.shared.clock.now_ms()
+    }
+
+    pub fn time_scale(&self) -> f64 {
+        self.shared.clock.time_scale()
+    }
+
+    /// Reads the engine (briefly locked).
+    pub fn with_engine<T>(&self, read: impl FnOnce(&Engine) -> T) -> T {
+        let engine = self.shared.engine.lock();
+        read(&engine)
+    }
+
+    /// Changes the engine (briefly locked) and carries out what that queued.
+    pub async fn with_engine_mut<T>(&self, change: impl FnOnce(&mut Engine) -> T) -> T {
+        let now = self.shared.clock.now_ms();
+        let (out, commands, effects) = {
+            let mut engine = self.shared.engine.lock();
+            self.shared.store_pending_metrics(&mut engine);
+            engine.advance_to(now);
+            let out = change(&mut engine);
+            (
+                out,
+                engine.take_runtime_commands(),
+                DataPlaneEffects::take(&mut engine),
+            )
+        };
+        self.shared.apply_data_plane(effects);
+        self.shared.send_runtime_commands(commands).await;
+        self.shared.wake.notify_one();
+        out
+    }
+
+    /// One API call, as the gateway makes it: the input validated against the operation's
+    /// shape, the answer the operation's output as JSON.
+    pub async fn call(&self, service: &str, operation: &str, input: Value) -> Result<Value, AwsError> {
+        let (result, commands) = self.call_now(service, operation, input);
+        self.shared.send_runtime_commands(commands).await;
+        result
+    }
+
+    /// A call whose runtime commands (if any) the caller sends; for reads while sampling.
+    pub fn call_now(
+        &self,
+        service: &str,
+        operation: &str,
+        mut input: Value,
+    ) -> (
+        Result<Value, AwsError>,
+        Vec<ecsim_control::task_runtime::RuntimeCommand>,
+    ) {
+        let Some(schema) = self
+            .shared
+            .catalog
+            .services()
+            .iter()
+            .copied()
+            .find(|s| s.name == service)
+        else {
+            return (
+                Err(AwsError::client(
+                    "UnknownService",
+                    format!("ecsim serves no service '{service}'"),
+                )),
+                Vec::new(),
+            );
+        };
+        let Some(op) = schema.operation(operation) else {
+            return (
+                Err(AwsError::client(
+                    "UnknownOperationException",
+                    format!("{service} has no operation '{operation}'"),
+                )),
+                Vec::new(),
+            );
+        };
+        if let Some(shape) = op.input {
+            if input.is_null() {
+                input = Value::Object(serde_json::Map::new());
+            }
+            if let Err(e) = ecsim_protocol::validate(schema, shape, &mut input) {
+                return (Err(e), Vec::new());
+            }
+        }
+        let caller = Caller {
+            access_key_id: Some(self.account_id.clone()),
+            region: Some(self.region.clone()),
+            signing_service: Some(schema.signing_name.to_string()),
+        };
+        let now = self.shared.clock.now_ms();
+        let (result, commands, effects, moved) = {
+            let mut engine = self.shared.engine.lock();
+            self.shared.store_pending_metrics(&mut engine);
+            let before = engine.next_deadline();
+            let result = engine.handle(now, schema, op, input, &caller);
+            let moved = engine.next_deadline() != before;
+            (
+                result,
+                engine.take_runtime_commands(),
+                DataPlaneEffects::take(&mut engine),
+                moved,
+            )
+        };
+        self.shared.apply_data_plane(effects);
+        if moved {
+            self.shared.wake.notify_one();
+        }
+        (result, commands)
+    }
+
+    /// Moves time forward to scenario time `until_ms`, calling `observe` after every controller
+    /// deadline on the virtual clock (every poll on the live clock). `observe` returns true to
+    /// stop early.
+    pub async fn run_until(&self, until_ms: u64, mut observe: impl FnMut(&Self) -> bool) {
+        if self.is_live() {
+            while self.now_ms() < until_ms {
+                let left_ms = until_ms - self.now_ms();
+                let real_ms = ecsim_core::clock::real_ms(left_ms, self.time_scale(), 1).min(LIVE_POLL_MS);
+                #[allow(clippy::disallowed_methods)]
+                // the live clock runs in real time: the runner waits with it
+                tokio::time::sleep(Duration::from_millis(real_ms)).await;
+                if observe(self) {
+                    return;
+                }
+            }
+            return;
+        }
+        let end_ms = self.start_ms + until_ms;
+        loop {
+            let now = self.shared.clock.now_ms();
+            if now >= end_ms {
+                return;
+            }
+            let next = self
+                .with_engine(Engine::next_deadline)
+                .map_or(end_ms, |d| d.clamp(now, end_ms));
+            self.shared.advance_virtual(next - now);
+            if observe(self) {
+                return;
+            }
+            if next == now {
+                // Everything due ran; nothing else is due at this instant.
+                let after = self.with_engine(Engine::next_deadline);
+                if after.is_some_and(|d| d <= now) {
+                    self.shared.advance_virtual(1);
+                }
+            }
+        }
+    }
+
+    /// Where a load balancer's listener (by ARN or DNS name; `port`, else port 80, else the
+    /// lowest) really listens.
+    pub fn listener_address(&self, load_balancer: &str, port: Option<u16>) -> Option<std::net::SocketAddr> {
+        let mut listeners: Vec<_> = self
+            .shared
+            .data_plane
+            .get()?
+            .listeners()
+            .into_iter()
+            .filter(|l| {
+                l.load_balancer_arn == load_balancer || l.dns_name.eq_ignore_ascii_case(load_balancer)
+            })
+            .collect();
+        listeners.sort_by_key(|l| l.port);
+        let chosen = match port {
+            Some(p) => listeners.iter().find(|l| l.port == p),
+            None => listeners.iter().find(|l| l.port == 80).or(listeners.first()),
+        }?;
+        Some(chosen.address)
+    }
+
+    /// Stops the emulator (on Docker also removing its containers and networks).
+    pub async fn shutdown(mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// On the Docker runtime every image a scenario models (`setup.images`) must exist locally:
+/// the stand-in image (`setup.dockerImage`, the test application) is tagged with its name
+/// when it is missing, so the same file runs unchanged.
+async fn prepare_docker_images(scenario: &Scenario) -> Result<(), String> {
+    for model in &scenario.setup.images {
+        let reference = if model.image.contains(':') || model.image.contains('@') {
+            model.image.clone()
+        } else {
+            format!("{}:latest", model.image)
+        };
+        let exists = tokio::process::Command::new("docker")
+            .args(["image", "inspect", "--format", "{{.Id}}", &reference])
+            .output()
+            .await
+            .map_err(|e| format!("cannot run docker: {e}"))?
+            .status
+            .success();
+        if exists {
+            continue;
+        }
+        let tagged = tokio::process::Command::new("docker")
+            .args(["tag", &scenario.setup.docker_image, &reference])
+            .output()
+            .await
+            .map_err(|e| format!("cannot run docker: {e}"))?;
+        if !tagged.status.success() {
+            return Err(format!(
+                "image {reference} is not present and {} cannot stand in for it: {}",
+                scenario.setup.docker_image,
+                String::from_utf8_lossy(&tagged.stderr).trim()
+            ));
+        }
+    }
+    Ok(())
+}
