@@ -68,7 +68,6 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                     "DescribeServices",
                     serde_json::json!({ "cluster": cluster, "services": [service] }),
                 )
-                .0
                 .map_err(|e| format!("{}: {}", e.code, e.message))?;
             let Some(s) = answer.get("services").and_then(|s| s.get(0)) else {
                 return Ok(Check::Failed(format!(
@@ -115,9 +114,14 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                             .filter(|t| t.status.as_str() == status)
                             .filter(|t| service.is_none_or(|s| t.service_name.as_deref() == Some(s)))
                             .filter(|t| {
-                                revision
-                                    .as_ref()
-                                    .is_none_or(|r| revision_of(&t.task_definition_arn) == *r)
+                                // `family:revision`, or a family for every revision of it.
+                                let has = revision_of(&t.task_definition_arn);
+                                revision.as_ref().is_none_or(|r| {
+                                    has == *r
+                                        || has
+                                            .strip_prefix(r.as_str())
+                                            .is_some_and(|rest| rest.starts_with(':'))
+                                })
                             })
                             .filter(|t| zone.is_none_or(|z| t.placement.availability_zone == z))
                             .count()
@@ -184,7 +188,6 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                     "GetDeployment",
                     serde_json::json!({ "deploymentId": id }),
                 )
-                .0
                 .map_err(|e| format!("{}: {}", e.code, e.message))?;
             let status = answer["deploymentInfo"]["status"]
                 .as_str()
@@ -211,7 +214,6 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                     "ListServiceDeployments",
                     serde_json::json!({ "cluster": cluster, "service": service, "maxResults": 100 }),
                 )
-                .0
                 .map_err(|e| format!("{}: {}", e.code, e.message))?;
             // The newest deployment: the latest createdAt.
             let newest = answer["serviceDeployments"]
@@ -241,7 +243,7 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({}));
             let path = Path::parse(body.get("path").and_then(Value::as_str).unwrap_or_default())?;
-            let answer = session.call_now(service, operation, input).0;
+            let answer = session.call_now(service, operation, input);
             let actual = match &answer {
                 Ok(v) => path.lookup(v),
                 Err(e) => return Ok(Check::NotYet(format!("{call} failed: {}: {}", e.code, e.message))),

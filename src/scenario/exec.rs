@@ -20,6 +20,16 @@ use super::{Progress, RunOptions};
 
 /// Longest scenario time between two checks of a wait's condition on the virtual clock.
 const CHECK_EVERY_MS: u64 = 1_000;
+/// Real time between two checks of a wait's condition on the live clock.
+const LIVE_CHECK_REAL_MS: f64 = 50.0;
+
+/// Scenario milliseconds that pass in `LIVE_CHECK_REAL_MS` at `scale`.
+fn live_check_ms(scale: f64) -> u64 {
+    // Bounded: scales are at most 10,000.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let ms = (LIVE_CHECK_REAL_MS * scale).round() as u64;
+    ms.max(1)
+}
 
 struct Run {
     session: Session,
@@ -59,6 +69,19 @@ fn label(step: &Step) -> String {
     }
 }
 
+/// `text` as one shell word (single-quoted unless it is plain).
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | ':' | '='));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 pub(super) async fn run_scenario(
     file: &str,
     scenario: &Scenario,
@@ -77,8 +100,9 @@ pub(super) async fn run_scenario(
         seed,
         runtime: runtime.as_str().to_string(),
         replay_command: format!(
-            "ecsim run {file} --scenario '{}' --runtime {} --seed {seed}",
-            scenario.name.replace('\'', "'\\''"),
+            "ecsim run {} --scenario {} --runtime {} --seed {seed}",
+            shell_quote(file),
+            shell_quote(&scenario.name),
             runtime.as_str()
         ),
         ..RunRecord::default()
@@ -88,7 +112,7 @@ pub(super) async fn run_scenario(
         .iter()
         .enumerate()
         .map(|(index, step)| StepRecord {
-            index,
+            index: index + 1,
             kind: step.kind.name().to_string(),
             line: step.line,
             label: step
@@ -112,6 +136,17 @@ pub(super) async fn run_scenario(
                     .join(" and ")
             ),
         };
+        if let Some(p) = &options.progress {
+            p(&Progress {
+                file,
+                scenario: &scenario.name,
+                step: 0,
+                steps: scenario.steps.len(),
+                label: "",
+                scenario_ms: 0,
+                outcome: Some(&record.outcome),
+            });
+        }
         return record;
     }
     let session = match Session::start(scenario, runtime, seed, instance).await {
@@ -184,7 +219,7 @@ pub(super) async fn run_scenario(
                 slot.status = StepStatus::Failed;
                 slot.detail.clone_from(&message);
                 record.outcome = Outcome::Failed {
-                    step: index,
+                    step: index + 1,
                     message: format!(
                         "step {} (line {}, {}): {message}",
                         index + 1,
@@ -289,7 +324,12 @@ impl Run {
                             if now >= deadline_ms {
                                 return Err(format!("timed out after {}: {detail}", show(*timeout_ms)));
                             }
-                            let step_ms = if self.session.is_live() { 1 } else { CHECK_EVERY_MS };
+                            // Live: about every LIVE_CHECK_REAL_MS of real time, whatever the speed.
+                            let step_ms = if self.session.is_live() {
+                                live_check_ms(self.session.time_scale())
+                            } else {
+                                CHECK_EVERY_MS
+                            };
                             self.pass_time((now + step_ms).min(deadline_ms)).await;
                         }
                     }

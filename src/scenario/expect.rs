@@ -68,10 +68,10 @@ pub(super) fn check(ctx: &Context<'_>, kind: &ExpectKind) -> Result<String, Stri
                     input,
                 } => {
                     let input = substitute(input, vars)?;
-                    let answer =
-                        ctx.session.call_now(service, operation, input).0.map_err(|e| {
-                            format!("{service}.{operation} failed: {}: {}", e.code, e.message)
-                        })?;
+                    let answer = ctx
+                        .session
+                        .call_now(service, operation, input)
+                        .map_err(|e| format!("{service}.{operation} failed: {}: {}", e.code, e.message))?;
                     (format!("{service}.{operation} {path}"), answer)
                 }
                 ThatSource::Value(v) => (format!("value {path}"), substitute(v, vars)?),
@@ -202,7 +202,6 @@ pub(super) fn check(ctx: &Context<'_>, kind: &ExpectKind) -> Result<String, Stri
                     "DescribeAlarmHistory",
                     json!({ "AlarmName": name, "HistoryItemType": "StateUpdate", "MaxRecords": 100 }),
                 )
-                .0
                 .map_err(|e| format!("DescribeAlarmHistory failed: {}: {}", e.code, e.message))?;
             let states: Vec<String> = answer["AlarmHistoryItems"]
                 .as_array()

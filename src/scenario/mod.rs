@@ -199,6 +199,58 @@ fn instance_name(scenario: &str) -> String {
     )
 }
 
+/// Removes every container and network labelled with `instance` (the emulator removes its own
+/// on shutdown; this also covers a run that crashed before it could).
+async fn remove_docker_instance(instance: &str) {
+    let filter = format!("label={}={instance}", ecsim_docker::labels::INSTANCE);
+    let listed = |kind: &'static str| {
+        let filter = filter.clone();
+        async move {
+            let out = tokio::process::Command::new("docker")
+                .args([kind, "ls", "-aq", "--filter", &filter])
+                .output()
+                .await
+                .ok()?;
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            Some(ids)
+        }
+    };
+    if let Some(ids) = listed("container").await.filter(|ids| !ids.is_empty()) {
+        tracing::warn!(
+            instance,
+            containers = ids.len(),
+            "removing containers the scenario left"
+        );
+        let _ = tokio::process::Command::new("docker")
+            .args(["rm", "-f"])
+            .args(&ids)
+            .output()
+            .await;
+    }
+    let networks = tokio::process::Command::new("docker")
+        .args(["network", "ls", "-q", "--filter", &filter])
+        .output()
+        .await
+        .ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if !networks.is_empty() {
+        let _ = tokio::process::Command::new("docker")
+            .args(["network", "rm"])
+            .args(&networks)
+            .output()
+            .await;
+    }
+}
+
 /// Runs every scenario of `files`, `options.jobs` at a time, each in its own emulator. Results
 /// come back in file and scenario order.
 pub async fn run_files(files: &[ScenarioFile], options: &RunOptions) -> Vec<FileRun> {
@@ -220,7 +272,27 @@ pub async fn run_files(files: &[ScenarioFile], options: &RunOptions) -> Vec<File
                 tokio::spawn(async move {
                     let _slot = slots.acquire_owned().await;
                     let instance = instance_name(&scenario.name);
-                    exec::run_scenario(&path, &scenario, &options, &instance).await
+                    let docker = options.runtime.unwrap_or(scenario.setup.runtime) == RuntimeName::Docker;
+                    let run = tokio::spawn({
+                        let (path, scenario, options, instance) =
+                            (path.clone(), scenario.clone(), options.clone(), instance.clone());
+                        async move { exec::run_scenario(&path, &scenario, &options, &instance).await }
+                    });
+                    let record = run.await.unwrap_or_else(|e| RunRecord {
+                        scenario: scenario.name.clone(),
+                        file: path.clone(),
+                        line: scenario.line,
+                        outcome: Outcome::Failed {
+                            step: 0,
+                            message: format!("the runner crashed: {e}"),
+                        },
+                        ..RunRecord::default()
+                    });
+                    if docker {
+                        // Pass, fail or crash: nothing of this scenario stays behind.
+                        remove_docker_instance(&instance).await;
+                    }
+                    record
                 }),
             ));
         }
@@ -254,34 +326,4 @@ pub async fn run_file(path: impl AsRef<Path>, options: &RunOptions) -> Result<Fi
         file: path.as_ref().display().to_string(),
         runs: Vec::new(),
     }))
-}
-
-#[cfg(test)]
-mod scratch_tests {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn scratch() {
-        let path = std::env::var("SCN").unwrap_or_else(|_| "scenarios/01-spread-across-zones.yaml".into());
-        let opts = super::RunOptions {
-            jobs: 2,
-            ..Default::default()
-        };
-        let run = super::run_file(&path, &opts).await.unwrap();
-        for r in &run.runs {
-            eprintln!(
-                "{} {:?} scenario {} ms wall {} ms",
-                r.scenario, r.outcome, r.scenario_ms, r.wall_ms
-            );
-            for s in &r.steps {
-                eprintln!(
-                    "  {} {:?} {} [{}..{}] {}",
-                    s.index + 1,
-                    s.status,
-                    s.label,
-                    s.started_ms,
-                    s.ended_ms,
-                    s.detail.chars().take(600).collect::<String>()
-                );
-            }
-        }
-    }
 }

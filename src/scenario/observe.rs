@@ -141,9 +141,11 @@ impl Recorder {
         for (version, total) in &totals {
             let last = self.last_outcomes.get(version).copied().unwrap_or_default();
             let delta = OutcomeCounts {
-                ok: total.ok - last.ok,
-                client_errors: total.client_errors - last.client_errors,
-                server_errors: total.server_errors - last.server_errors,
+                // Live answers are attributed when sampled: one not yet matched to a task can move
+                // to its version later, so a count may shrink.
+                ok: total.ok.saturating_sub(last.ok),
+                client_errors: total.client_errors.saturating_sub(last.client_errors),
+                server_errors: total.server_errors.saturating_sub(last.server_errors),
             };
             put(
                 &mut self.timeline.outcomes_by_version,
@@ -175,7 +177,7 @@ impl Recorder {
     }
 
     fn faults(&mut self, session: &Session) {
-        let start_ms = session.clock_ms() - session.now_ms();
+        let start_ms = session.clock_ms().saturating_sub(session.now_ms());
         let events = session.with_engine(|engine| engine.fault_events(10_000));
         let list: Vec<&Value> = array(&events, "events").collect();
         for event in list.iter().skip(self.faults_seen) {
@@ -207,9 +209,7 @@ fn per_version(counts: &Counts) -> BTreeMap<String, OutcomeCounts> {
 }
 
 fn read(session: &Session, service: &str, operation: &str, input: Value) -> Value {
-    let (result, commands) = session.call_now(service, operation, input);
-    debug_assert!(commands.is_empty(), "a read queued runtime commands");
-    result.unwrap_or(Value::Null)
+    session.call_now(service, operation, input).unwrap_or(Value::Null)
 }
 
 /// Forward weights of every listener's rules: `"<load balancer>:<port> <rule> → <group>"`.

@@ -29,6 +29,9 @@ pub(super) struct Session {
     pub region: String,
     /// Control-plane time when the scenario started.
     start_ms: u64,
+    /// Runtime commands queued by synchronous calls (an API call first catches the engine up
+    /// to the clock, which can start or stop tasks), sent in order at the next await.
+    pending: parking_lot::Mutex<Vec<ecsim_control::task_runtime::RuntimeCommand>>,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             account_id: setup.account_id.clone(),
             region: setup.region.clone(),
             start_ms,
+            pending: parking_lot::Mutex::new(Vec::new()),
         })
     }
 
@@ -132,6 +136,7 @@ impl Session {
 
     /// Changes the engine (briefly locked) and carries out what that queued.
     pub async fn with_engine_mut<T>(&self, change: impl FnOnce(&mut Engine) -> T) -> T {
+        self.flush().await;
         let now = self.shared.clock.now_ms();
         let (out, commands, effects) = {
             let mut engine = self.shared.engine.lock();
@@ -153,53 +158,42 @@ impl Session {
     /// One API call, as the gateway makes it: the input validated against the operation's
     /// shape, the answer the operation's output as JSON.
     pub async fn call(&self, service: &str, operation: &str, input: Value) -> Result<Value, AwsError> {
-        let (result, commands) = self.call_now(service, operation, input);
-        self.shared.send_runtime_commands(commands).await;
+        let result = self.call_now(service, operation, input);
+        self.flush().await;
         result
     }
 
-    /// A call whose runtime commands (if any) the caller sends; for reads while sampling.
-    pub fn call_now(
-        &self,
-        service: &str,
-        operation: &str,
-        mut input: Value,
-    ) -> (
-        Result<Value, AwsError>,
-        Vec<ecsim_control::task_runtime::RuntimeCommand>,
-    ) {
-        let Some(schema) = self
+    /// Sends the runtime commands synchronous calls queued, in order.
+    pub async fn flush(&self) {
+        let commands = std::mem::take(&mut *self.pending.lock());
+        if !commands.is_empty() {
+            self.shared.send_runtime_commands(commands).await;
+        }
+    }
+
+    /// A call made at once; the runtime commands it queued go out at the next [`Self::flush`].
+    pub fn call_now(&self, service: &str, operation: &str, mut input: Value) -> Result<Value, AwsError> {
+        let schema = self
             .shared
             .catalog
             .services()
             .iter()
             .copied()
             .find(|s| s.name == service)
-        else {
-            return (
-                Err(AwsError::client(
-                    "UnknownService",
-                    format!("ecsim serves no service '{service}'"),
-                )),
-                Vec::new(),
-            );
-        };
-        let Some(op) = schema.operation(operation) else {
-            return (
-                Err(AwsError::client(
-                    "UnknownOperationException",
-                    format!("{service} has no operation '{operation}'"),
-                )),
-                Vec::new(),
-            );
-        };
+            .ok_or_else(|| {
+                AwsError::client("UnknownService", format!("ecsim serves no service '{service}'"))
+            })?;
+        let op = schema.operation(operation).ok_or_else(|| {
+            AwsError::client(
+                "UnknownOperationException",
+                format!("{service} has no operation '{operation}'"),
+            )
+        })?;
         if let Some(shape) = op.input {
             if input.is_null() {
                 input = Value::Object(serde_json::Map::new());
             }
-            if let Err(e) = ecsim_protocol::validate(schema, shape, &mut input) {
-                return (Err(e), Vec::new());
-            }
+            ecsim_protocol::validate(schema, shape, &mut input)?;
         }
         let caller = Caller {
             access_key_id: Some(self.account_id.clone()),
@@ -224,7 +218,8 @@ impl Session {
         if moved {
             self.shared.wake.notify_one();
         }
-        (result, commands)
+        self.pending.lock().extend(commands);
+        result
     }
 
     /// Moves time forward to scenario time `until_ms`, calling `observe` after every controller
@@ -233,12 +228,14 @@ impl Session {
     pub async fn run_until(&self, until_ms: u64, mut observe: impl FnMut(&Self) -> bool) {
         if self.is_live() {
             while self.now_ms() < until_ms {
-                let left_ms = until_ms - self.now_ms();
+                let left_ms = until_ms.saturating_sub(self.now_ms());
                 let real_ms = ecsim_core::clock::real_ms(left_ms, self.time_scale(), 1).min(LIVE_POLL_MS);
                 #[allow(clippy::disallowed_methods)]
                 // the live clock runs in real time: the runner waits with it
                 tokio::time::sleep(Duration::from_millis(real_ms)).await;
-                if observe(self) {
+                let stop = observe(self);
+                self.flush().await;
+                if stop {
                     return;
                 }
             }

@@ -788,14 +788,28 @@ impl TaskActor {
     }
 
     /// Creates a container named as the ECS agent names them (`ecs-<family>-<revision>-<name>-…`).
+    /// The last part mixes in the instance: task ids repeat for a seed, and two emulators with
+    /// the same seed on one daemon (or one that crashed before cleaning up) must not collide.
     async fn create(&self, name: &str, body: bollard::models::ContainerCreateBody) -> Result<String, String> {
         let task_id = &self.launch.key.task_id;
+        // FNV-1a: stable across runs and platforms, unlike the std hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self
+            .inner
+            .config
+            .instance
+            .bytes()
+            .chain([0])
+            .chain(task_id.bytes())
+        {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
         let options = CreateContainerOptions {
             name: Some(format!(
-                "ecs-{}-{}-{name}-{}",
+                "ecs-{}-{}-{name}-{hash:016x}{}",
                 self.launch.family,
                 self.launch.revision,
-                &task_id[..task_id.len().min(20)]
+                &task_id[..task_id.len().min(4)]
             )),
             ..Default::default()
         };

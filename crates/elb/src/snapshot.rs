@@ -309,3 +309,84 @@ impl RoutingSnapshot {
             .find_map(|lb| lb.listeners.iter().find(|l| l.arn == arn).map(|l| (lb, l)))
     }
 }
+
+/// Carries each weighted forward action's position in its schedule from `old` to `new` when the
+/// action is unchanged (same listener or rule, same target groups and weights). A snapshot is
+/// rebuilt after every routing change — a target turning healthy, say — and restarting each
+/// schedule there would bias the split towards the groups scheduled first.
+pub fn carry_schedule_positions(old: &RoutingSnapshot, new: &RoutingSnapshot) {
+    use std::sync::atomic::Ordering;
+    let arns = |snapshot: &RoutingSnapshot, route: &ForwardRoute| -> Vec<(String, u32)> {
+        route
+            .groups
+            .iter()
+            .map(|g| {
+                let arn = snapshot
+                    .target_groups
+                    .get(g.group)
+                    .map_or_else(String::new, |t| t.arn.clone());
+                (arn, g.weight)
+            })
+            .collect()
+    };
+    let carry = |before: &ActionRoutes, after: &ActionRoutes| {
+        if let (ActionRoutes::Forward(b), ActionRoutes::Forward(a)) = (before, after)
+            && b.schedule == a.schedule
+            && arns(old, b) == arns(new, a)
+        {
+            a.next.store(b.next.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+    };
+    for listener in new.load_balancers.iter().flat_map(|lb| lb.listeners.iter()) {
+        let Some(previous) = old
+            .load_balancers
+            .iter()
+            .flat_map(|lb| lb.listeners.iter())
+            .find(|l| l.arn == listener.arn)
+        else {
+            continue;
+        };
+        carry(&previous.default_actions, &listener.default_actions);
+        for rule in &listener.rules {
+            if let Some(before) = previous.rules.iter().find(|r| r.arn == rule.arn) {
+                carry(&before.actions, &rule.actions);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod carry_tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::test_support::{forward, group, listener, snapshot};
+
+    fn weighted(blue: u32, green: u32) -> RoutingSnapshot {
+        snapshot(
+            vec![group("blue", vec![]), group("green", vec![])],
+            vec![listener(80, vec![], forward(&[(0, blue), (1, green)], None))],
+        )
+    }
+
+    fn position(s: &RoutingSnapshot) -> u64 {
+        match &s.load_balancers[0].listeners[0].default_actions {
+            ActionRoutes::Forward(f) => f.next.load(Ordering::Relaxed),
+            _ => unreachable!("a forward action"),
+        }
+    }
+
+    #[test]
+    fn an_unchanged_split_keeps_its_place_and_a_changed_one_starts_over() {
+        let old = weighted(75, 25);
+        if let ActionRoutes::Forward(f) = &old.load_balancers[0].listeners[0].default_actions {
+            f.next.store(3, Ordering::Relaxed);
+        }
+        let same = weighted(75, 25);
+        carry_schedule_positions(&old, &same);
+        assert_eq!(position(&same), 3);
+        let changed = weighted(0, 100);
+        carry_schedule_positions(&old, &changed);
+        assert_eq!(position(&changed), 0);
+    }
+}

@@ -117,12 +117,17 @@ fn value(reader: &mut Reader<'_>, schema: &ServiceSchema, shape: ShapeRef, node:
         }
         ShapeKind::String { enum_values } => {
             let Some(text) = node.as_str() else {
-                // Numbers are accepted where strings are expected (ports as strings, etc.) by
-                // writing them as text; anything else is a mistake.
-                if !matches!(
+                // The API takes a string here (ECS `cpu: "256"`), and YAML reads 256 as a number.
+                if matches!(
                     node.value,
                     NodeValue::Int(_) | NodeValue::Float(_) | NodeValue::Bool(_)
                 ) {
+                    reader.problem(
+                        node.pos,
+                        format!("{at} must be a string ({}), not {}", s.name, node.kind_name()),
+                        Some("quote it, for example \"256\"".into()),
+                    );
+                } else {
                     wrong(reader, "a string");
                 }
                 return;

@@ -9,7 +9,9 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
     let bad = || {
         format!("'{text}' is not a duration (write e.g. 500ms, 90s, 10m, 1h, 1m30s, or seconds as a number)")
     };
-    let trimmed = text.trim();
+    // `show` writes `12m 30s`; it reads back.
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let trimmed = compact.as_str();
     if trimmed.is_empty() {
         return Err(bad());
     }
@@ -81,6 +83,7 @@ mod tests {
         assert_eq!(parse_ms("10m"), Ok(600_000));
         assert_eq!(parse_ms("1h"), Ok(3_600_000));
         assert_eq!(parse_ms("1m30s"), Ok(90_000));
+        assert_eq!(parse_ms(&show(750_000)), Ok(750_000));
         assert_eq!(parse_ms("1.5"), Ok(1_500));
         assert_eq!(parse_ms("0"), Ok(0));
         for bad in ["", "ten", "5x", "-1", "m", "31d", "1e9"] {

@@ -122,8 +122,8 @@ fn failure_text(record: &RunRecord, step: usize, message: &str) -> String {
         Some(failed) => {
             let _ = writeln!(
                 body,
-                "at step #{} ({} {}) line {}",
-                failed.index, failed.kind, failed.label, failed.line
+                "at step #{}: {} (line {})",
+                failed.index, failed.label, failed.line
             );
         }
         None => {
@@ -183,7 +183,7 @@ fn seconds(ms: u64) -> String {
 }
 
 /// Escapes element text. XML 1.0 forbids most control characters even as references, so they
-/// become U+FFFD rather than making the whole report unreadable.
+/// become U+FFFD (a CR is dropped) rather than making the whole report unreadable.
 fn text(raw: &str) -> String {
     escape(raw, false)
 }
@@ -206,6 +206,8 @@ fn escape(raw: &str, in_attribute: bool) -> String {
             '\n' if in_attribute => out.push_str("&#10;"),
             '\t' if in_attribute => out.push_str("&#9;"),
             '\n' | '\t' => out.push(c),
+            // Line ends written CRLF read the same without the CR.
+            '\r' => {}
             '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c if c.is_control() && (c < ' ' || c == '\u{7F}') => out.push('\u{FFFD}'),
             c => out.push(c),
@@ -306,7 +308,7 @@ mod tests {
         let end = xml[start..].find("</failure>").expect("closed") + start;
         let failure = &xml[start..end];
         assert!(failure.contains("message=\"expected 3, got 2\""));
-        assert!(failure.contains("expected 3, got 2\nat step #1 (expect step 1) line 11\n"));
+        assert!(failure.contains("expected 3, got 2\nat step #1: step 1 (line 11)\n"));
         assert!(failure.contains("replay: ecsim scenario run scenarios/01-spread.yaml --seed 7"));
     }
 

@@ -35,8 +35,8 @@ pub struct RunRecord {
 pub enum Outcome {
     #[default]
     Passed,
-    /// The first failing step's message (an expectation's expected and actual, a call's error,
-    /// a wait's timeout).
+    /// The first failing step (1-based; 0 when the run failed before its first step) and its
+    /// message (an expectation's expected and actual, a call's error, a wait's timeout).
     Failed { step: usize, message: String },
     /// The scenario does not run on this runtime (`setup.runtimes`).
     Skipped { reason: String },
@@ -51,7 +51,7 @@ impl Outcome {
 /// One step as it ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepRecord {
-    /// 0-based position in the scenario's steps.
+    /// 1-based position in the scenario's steps.
     pub index: usize,
     /// `call`, `wait`, `advance`, `fault`, `traffic` or `expect`.
     pub kind: String,

@@ -153,10 +153,17 @@ impl App {
         if !self.config.latency.is_zero() {
             clock::sleep(self.config.latency);
         }
-        if is_error(n, self.config.error_rate) {
-            return Response::text(500, "simulated error (ECSIM_ERROR_RATE)\n");
-        }
         let version = self.config.version.as_deref().unwrap_or("unset");
+        if is_error(n, self.config.error_rate) {
+            // Errors name the version and host too, so a client can tell which task failed.
+            return Response::text(
+                500,
+                format!(
+                    "simulated error (ECSIM_ERROR_RATE) version={version} host={}\n",
+                    self.hostname
+                ),
+            );
+        }
         Response::text(
             200,
             format!("ecsim-testapp version={version} host={}\n", self.hostname),

@@ -268,8 +268,10 @@ fn alarm_colour(state: &str) -> &'static str {
     }
 }
 
-/// ECS deployments (`PRIMARY`-era rollout states and service deployment statuses) and CodeDeploy
-/// deployments spell their states differently; the colours group them by meaning.
+/// ECS service deployments (`IN_PROGRESS`, `SUCCESSFUL`, `ROLLBACK_*`), ECS rollout states
+/// (`COMPLETED`, `FAILED`) and CodeDeploy (`Created`, `InProgress`, `Succeeded`, `Stopped`) spell
+/// their states differently; the colours group them by meaning: done, under way, being undone or
+/// stopped, failed, anything else.
 fn deployment_colour(state: &str) -> &'static str {
     let state = state.to_ascii_uppercase();
     match state.as_str() {
@@ -304,7 +306,7 @@ fn band_chart(
         let key_text = escape(key);
         let _ = write!(
             chart.out,
-            "\n<g data-series=\"{key_text}\"><text class=\"row\" x=\"{}\" y=\"{}\"><title>{key_text}</title>{}</text>",
+            "\n<g class=\"band\" data-series=\"{key_text}\"><text class=\"row\" x=\"{}\" y=\"{}\"><title>{key_text}</title>{}</text>",
             svg::px(svg::PLOT_LEFT_PX - 6.0),
             svg::px(top_px + BAND_ROW_PX / 2.0 + 3.5),
             escape(&svg::shorten(key, ROW_LABEL_CHARS))
@@ -366,6 +368,17 @@ fn interval_start_ms(times_ms: &[u64], index: usize) -> u64 {
     }
 }
 
+/// Versions in key order, with the load balancer's own answers last: on top of the stack,
+/// where its (error) slices are easy to see.
+fn stack_order(versions: &BTreeMap<String, Vec<OutcomeCounts>>) -> Vec<(&str, &[OutcomeCounts])> {
+    let (mut ordered, load_balancer): (Vec<_>, Vec<_>) = versions
+        .iter()
+        .map(|(key, counts)| (key.as_str(), counts.as_slice()))
+        .partition(|(key, _)| *key != LOAD_BALANCER);
+    ordered.extend(load_balancer);
+    ordered
+}
+
 fn hatch_id(index: usize) -> String {
     format!("outcomes-hatch-{index}")
 }
@@ -380,9 +393,10 @@ fn outcomes_chart(
 ) {
     let id = "chart-outcomes";
     let title = "Request outcomes per version";
+    let versions = stack_order(versions);
     let mut stacked = vec![0_u64; times_ms.len()];
-    for counts in versions.values() {
-        for (sum, c) in stacked.iter_mut().zip(counts) {
+    for (_, counts) in &versions {
+        for (sum, c) in stacked.iter_mut().zip(*counts) {
             *sum += c.total();
         }
     }
@@ -392,7 +406,7 @@ fn outcomes_chart(
 
     // One hatch per version: its colour under red stripes, so a 5xx slice still shows whose it is.
     chart.out.push_str("<defs>");
-    for (index, key) in versions.keys().enumerate() {
+    for (index, (key, _)) in versions.iter().enumerate() {
         let (colour, _) = colours.style(key);
         let _ = write!(
             chart.out,
@@ -407,8 +421,9 @@ fn outcomes_chart(
         .map(|i| {
             let from_px = axis.x_px(interval_start_ms(times_ms, i));
             let to_px = axis.x_px(times_ms[i]);
-            // A one-pixel gap separates bars wide enough to afford it.
-            let gap_px = if to_px - from_px > 4.0 { 1.0 } else { 0.0 };
+            // A one-pixel gap separates bars wide enough to afford it; narrower ones would turn
+            // into stripes.
+            let gap_px = if to_px - from_px > 8.0 { 1.0 } else { 0.0 };
             (from_px + gap_px / 2.0, (to_px - from_px - gap_px).max(1.0))
         })
         .collect();
@@ -463,7 +478,7 @@ fn outcomes_chart(
             duration::show(*at_ms),
             stacked[i]
         );
-        for (key, counts) in versions {
+        for (key, counts) in &versions {
             if let Some(c) = counts.get(i).filter(|c| c.total() > 0) {
                 let _ = write!(
                     hover,
@@ -485,8 +500,8 @@ fn outcomes_chart(
     chart.out.push_str("</g>\n");
     out.push_str(&chart.finish());
     let mut entries: Vec<(&str, String)> = versions
-        .keys()
-        .map(|key| (key.as_str(), format!("background:{}", colours.style(key).0)))
+        .iter()
+        .map(|(key, _)| (*key, format!("background:{}", colours.style(key).0)))
         .collect();
     entries.push(("4xx (lighter)", "background:#999;opacity:.45".to_string()));
     entries.push((
@@ -512,8 +527,8 @@ fn outcomes_table(
     versions: &BTreeMap<String, Vec<OutcomeCounts>>,
     colours: &VersionColours<'_>,
 ) {
-    let totals: Vec<(&str, OutcomeCounts)> = versions
-        .iter()
+    let totals: Vec<(&str, OutcomeCounts)> = stack_order(versions)
+        .into_iter()
         .map(|(key, counts)| {
             let sum = counts.iter().fold(OutcomeCounts::default(), |mut sum, c| {
                 sum.ok += c.ok;
@@ -521,7 +536,7 @@ fn outcomes_table(
                 sum.server_errors += c.server_errors;
                 sum
             });
-            (key.as_str(), sum)
+            (key, sum)
         })
         .collect();
     let all = totals.iter().fold(OutcomeCounts::default(), |mut sum, (_, c)| {

@@ -99,8 +99,7 @@ fn header(out: &mut String, record: &RunRecord, badge_class: &str, badge_text: &
                 Some(failed) => {
                     let _ = write!(
                         out,
-                        " at <a href=\"#step-{index}\">step #{index}</a></strong> ({} {}, line {})",
-                        escape(&failed.kind),
+                        " at <a href=\"#step-{index}\">step #{index}</a></strong>: {} (line {})",
                         escape(&failed.label),
                         failed.line,
                         index = failed.index,
@@ -169,15 +168,25 @@ fn steps_table(out: &mut String, steps: &[StepRecord]) {
             escape(&step.kind),
             step.line,
             escape(&step.label),
-            duration::show(step.started_ms),
+            show_at(step.started_ms),
             duration::show(step.ended_ms.saturating_sub(step.started_ms)),
         );
     }
     out.push_str("</tbody></table>\n</section>\n");
 }
 
+/// A point in scenario time; the start reads `0s` like the chart axes, not `0ms`.
+fn show_at(at_ms: u64) -> String {
+    if at_ms == 0 {
+        "0s".to_string()
+    } else {
+        duration::show(at_ms)
+    }
+}
+
 /// Escapes text for HTML element content and quoted attribute values alike. Control characters
-/// other than newline and tab (invalid in HTML) become U+FFFD so nothing silently disappears.
+/// other than newline and tab (invalid in HTML) become U+FFFD so nothing silently disappears;
+/// a CR is dropped.
 fn escape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -188,6 +197,8 @@ fn escape(raw: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\n' | '\t' => out.push(c),
+            // Line ends written CRLF read the same without the CR.
+            '\r' => {}
             c if c.is_control() => out.push('\u{FFFD}'),
             c => out.push(c),
         }
@@ -225,6 +236,7 @@ svg .mk-step line{stroke:#b0b0b0;stroke-dasharray:2 3}
 svg .mk-fault line{stroke:#d0021b;stroke-width:1.2;stroke-dasharray:5 3}
 svg .mk-fault text{fill:#d0021b;font-weight:600}
 svg text.row{text-anchor:end;fill:#333;font-size:11px}
+svg .band rect{stroke:#fff;stroke-width:1}
 svg .in-band text{text-anchor:middle;fill:#fff;pointer-events:none}
 svg .c4{fill-opacity:.45}
 svg .hover rect{fill:transparent}

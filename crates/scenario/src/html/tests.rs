@@ -324,7 +324,7 @@ fn control_characters_never_reach_the_page() {
     record.scenario = "bell\u{7}and\u{0}nul\r".into();
     let html = render_html(&record);
     assert!(!html.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
-    assert!(html.contains("bell\u{FFFD}and\u{FFFD}nul\u{FFFD}"));
+    assert!(html.contains("bell\u{FFFD}and\u{FFFD}nul<"));
 }
 
 #[test]
@@ -460,7 +460,6 @@ fn a_large_run_stays_small() {
         ..RunRecord::default()
     };
     let html = render_html(&record);
-    std::fs::write("/tmp/large.html", &html).unwrap();
     assert!(html.len() < 500 * 1024, "{} bytes", html.len());
     assert_eq!(html.matches("data-series=").count(), 6 * 12);
 }
@@ -473,9 +472,4 @@ fn write_example_page() {
     let path = std::env::var_os("ECSIM_REPORT_EXAMPLE")
         .map_or_else(|| std::env::temp_dir().join("report-example.html"), Into::into);
     std::fs::write(&path, render_html(&canary())).expect("write the example page");
-}
-#[test]
-#[ignore = "scratch"]
-fn scratch_dump() {
-    std::fs::write("/tmp/canary.html", render_html(&canary())).unwrap();
 }

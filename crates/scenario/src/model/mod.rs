@@ -853,10 +853,15 @@ fn read_images(reader: &mut Reader<'_>, node: &Node, setup: &mut Setup) {
                 env.push((name.to_string(), value));
             }
         }
-        setup.images.push(ImageModel {
-            image: image.name.clone(),
-            env,
-        });
+        // A scenario's own entry replaces the one its file's shared setup gave for the image.
+        setup.images.retain(|m| m.image != image.name);
+        setup.images.insert(
+            0,
+            ImageModel {
+                image: image.name.clone(),
+                env,
+            },
+        );
     }
 }
 
@@ -1061,7 +1066,7 @@ fn read_condition(reader: &mut Reader<'_>, node: &Node) {
         return;
     }
     let fields: &[&str] = match k.name.as_str() {
-        "serviceStable" => &["cluster", "service", "accountId", "region"],
+        "serviceStable" => &["cluster", "service"],
         "taskCount" => &[
             "cluster",
             "service",
@@ -1070,18 +1075,9 @@ fn read_condition(reader: &mut Reader<'_>, node: &Node) {
             "count",
             "availabilityZone",
             "taskDefinition",
-            "accountId",
-            "region",
         ],
-        "alarmState" => &["alarmName", "state", "accountId", "region"],
-        "targetHealth" => &[
-            "targetGroupArn",
-            "state",
-            "atLeast",
-            "count",
-            "accountId",
-            "region",
-        ],
+        "alarmState" => &["alarmName", "state"],
+        "targetHealth" => &["targetGroupArn", "state", "atLeast", "count"],
         "deployment" => &["deploymentId", "status"],
         "serviceDeployment" => &["cluster", "service", "status"],
         _ => &[
@@ -1100,14 +1096,42 @@ fn read_condition(reader: &mut Reader<'_>, node: &Node) {
         ],
     };
     reader.members(v, &format!("condition {}", k.name), fields);
+    // Required fields, and for `that` at least one matcher: a condition that could never be
+    // checked is a mistake in the file, not a wait that holds at once.
+    let required: &[&str] = match k.name.as_str() {
+        "serviceStable" => &["cluster", "service"],
+        "taskCount" => &["cluster", "lastStatus"],
+        "alarmState" => &["alarmName", "state"],
+        "targetHealth" => &["targetGroupArn", "state"],
+        "deployment" => &["deploymentId", "status"],
+        "serviceDeployment" => &["cluster", "service", "status"],
+        _ => &["call"],
+    };
+    for field in required {
+        reader.required(v, field, &format!("condition {}", k.name));
+    }
+    if matches!(k.name.as_str(), "taskCount" | "targetHealth")
+        && v.get("atLeast").is_some() == v.get("count").is_some()
+    {
+        reader.problem(
+            v.pos,
+            format!("condition {} needs exactly one of atLeast or count", k.name),
+            None,
+        );
+    }
+    if k.name == "that" && !crate::matcher::NAMES.iter().any(|m| v.get(m).is_some()) {
+        reader.problem(
+            v.pos,
+            "condition that names no matcher",
+            Some(format!("matchers: {}", crate::matcher::NAMES.join(", "))),
+        );
+    }
     if k.name == "that"
         && let Some(call) = v.get("call")
+        && let Some((service, operation)) = call_target(reader, call)
+        && let Some(input) = v.get("input")
     {
-        if let Some((service, operation)) = call_target(reader, call)
-            && let Some(input) = v.get("input")
-        {
-            crate::check::input(reader, &service, &operation, input);
-        }
+        crate::check::input(reader, &service, &operation, input);
     }
 }
 
@@ -1138,6 +1162,10 @@ fn read_traffic(reader: &mut Reader<'_>, node: &Node) -> Option<TrafficStep> {
         return None;
     };
     let duration_ms = reader.duration(duration_node, "traffic.duration")?;
+    if duration_ms > 86_400_000 {
+        reader.problem(duration_node.pos, "traffic.duration must be at most 24h", None);
+        return None;
+    }
     if duration_ms < 1_000 {
         reader.problem(duration_node.pos, "traffic.duration must be at least 1s", None);
         return None;
