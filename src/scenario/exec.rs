@@ -366,15 +366,7 @@ impl Run {
                     t.run.clone()
                 };
                 self.traffic
-                    .start(
-                        &self.session,
-                        name.clone(),
-                        load_balancer,
-                        t.port,
-                        t.requests_per_second,
-                        t.duration_ms,
-                        t.path.clone(),
-                    )
+                    .start(&self.session, name.clone(), load_balancer, t)
                     .await?;
                 Ok(format!("{name} started"))
             }

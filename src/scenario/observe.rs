@@ -255,7 +255,7 @@ fn weights(session: &Session) -> Vec<(String, u32)> {
                     let sum: u32 = groups.iter().map(|(_, w)| w).sum();
                     for (arn, weight) in groups {
                         // Weights are relative; the report shows each group's share of 100.
-                        let share = if sum == 0 { 0 } else { weight * 100 / sum };
+                        let share = (weight * 100).checked_div(sum).unwrap_or(0);
                         let group = super::traffic::target_group_name(&arn);
                         out.push((format!("{lb_name}:{port}{rule_label} → {group}"), share));
                     }

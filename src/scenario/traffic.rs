@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use ecsim_control::traffic::TrafficSpec;
 use ecsim_control::world::World;
+use ecsim_scenario::model::TrafficStep;
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
@@ -96,14 +97,14 @@ impl TrafficBook {
         session: &Session,
         name: String,
         load_balancer: String,
-        port: Option<u16>,
-        requests_per_second: u32,
-        duration_ms: u64,
-        path: String,
+        step: &TrafficStep,
     ) -> Result<(), String> {
         if self.runs.iter().any(|r| r.name == name) {
             return Err(format!("a traffic run named '{name}' already exists"));
         }
+        let (port, requests_per_second, duration_ms) =
+            (step.port, step.requests_per_second, step.duration_ms);
+        let path = step.path.clone();
         let source = if session.is_live() {
             let address = session.listener_address(&load_balancer, port).ok_or_else(|| {
                 format!("load balancer '{load_balancer}' has no listener (port {port:?}) yet")
