@@ -1080,22 +1080,13 @@ fn read_condition(reader: &mut Reader<'_>, node: &Node) {
         "targetHealth" => &["targetGroupArn", "state", "atLeast", "count"],
         "deployment" => &["deploymentId", "status"],
         "serviceDeployment" => &["cluster", "service", "status"],
-        _ => &[
-            "call",
-            "input",
-            "path",
-            "equals",
-            "notEquals",
-            "contains",
-            "notContains",
-            "oneOf",
-            "atLeast",
-            "atMost",
-            "length",
-            "exists",
-        ],
+        _ => &["call", "input", "path"],
     };
-    reader.members(v, &format!("condition {}", k.name), fields);
+    let mut fields = fields.to_vec();
+    if k.name == "that" {
+        fields.extend(crate::matcher::NAMES);
+    }
+    reader.members(v, &format!("condition {}", k.name), &fields);
     // Required fields, and for `that` at least one matcher: a condition that could never be
     // checked is a mistake in the file, not a wait that holds at once.
     let required: &[&str] = match k.name.as_str() {

@@ -166,9 +166,15 @@ fn json_files_are_read_with_lines() {
 
 #[test]
 fn numbers_where_the_api_wants_strings_must_be_quoted() {
-    let p = problems("steps:\n  - call: ecs.RegisterTaskDefinition\n    input: {family: web, cpu: 256, containerDefinitions: []}\n");
+    let p = problems(
+        "steps:\n  - call: ecs.RegisterTaskDefinition\n    input: {family: web, cpu: 256, containerDefinitions: []}\n",
+    );
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].message.contains("input.cpu must be a string"), "{}", p[0].message);
+    assert!(
+        p[0].message.contains("input.cpu must be a string"),
+        "{}",
+        p[0].message
+    );
     assert_eq!(p[0].hint.as_deref(), Some("quote it, for example \"256\""));
 }
 
@@ -180,7 +186,10 @@ fn wait_conditions_need_their_fields_and_a_matcher() {
     let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(p.len(), 3, "{messages:?}");
     assert!(messages[0].contains("names no matcher"), "{messages:?}");
-    assert!(messages[1].contains("exactly one of atLeast or count"), "{messages:?}");
+    assert!(
+        messages[1].contains("exactly one of atLeast or count"),
+        "{messages:?}"
+    );
     assert!(messages[2].contains("needs 'service'"), "{messages:?}");
 }
 
@@ -188,9 +197,15 @@ fn wait_conditions_need_their_fields_and_a_matcher() {
 fn a_scenario_image_model_replaces_the_shared_one() {
     let text = "setup:\n  images: {\"web:v2\": {errorRate: 0.5}}\nscenarios:\n  - name: a\n    steps: [{advance: 1s}]\n  - name: b\n    setup:\n      images: {\"web:v2\": {errorRate: 0}}\n    steps: [{advance: 1s}]\n";
     let file = parse_file("s.yaml", text).unwrap();
-    assert_eq!(file.scenarios[0].setup.images[0].env, vec![("ECSIM_ERROR_RATE".to_string(), "0.5".to_string())]);
+    assert_eq!(
+        file.scenarios[0].setup.images[0].env,
+        vec![("ECSIM_ERROR_RATE".to_string(), "0.5".to_string())]
+    );
     assert_eq!(file.scenarios[1].setup.images.len(), 1);
-    assert_eq!(file.scenarios[1].setup.images[0].env, vec![("ECSIM_ERROR_RATE".to_string(), "0".to_string())]);
+    assert_eq!(
+        file.scenarios[1].setup.images[0].env,
+        vec![("ECSIM_ERROR_RATE".to_string(), "0".to_string())]
+    );
 }
 
 #[test]
