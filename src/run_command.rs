@@ -80,13 +80,16 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .enable_all()
         .build()
         .context("starting tokio")?;
+    #[allow(clippy::disallowed_methods)] // the run's wall time, for the summary only
+    let started = std::time::Instant::now();
     let results = runtime.block_on(scenario::run_files(&files, &options));
+    let run_wall_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     live.finish();
     if results.is_empty() {
         eprintln!("no scenario matched");
         return Ok(2);
     }
-    summary(&results);
+    summary(&results, run_wall_ms);
     if let Some(path) = &args.junit {
         let files: Vec<(String, Vec<scenario::RunRecord>)> =
             results.iter().map(|f| (f.file.clone(), f.runs.clone())).collect();
@@ -164,7 +167,9 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn summary(results: &[FileRun]) {
+/// One line per scenario, then the totals: scenario time against the run's wall time (scenarios
+/// run in parallel, so it is less than the sum of their own wall times).
+fn summary(results: &[FileRun], run_wall_ms: u64) {
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let mut scenario_ms = 0u64;
     let mut wall_ms = 0u64;
@@ -205,14 +210,12 @@ fn summary(results: &[FileRun]) {
         }
     }
     #[allow(clippy::cast_precision_loss)] // totals are far below 2^52
-    let speed = if wall_ms == 0 {
-        0.0
-    } else {
-        scenario_ms as f64 / wall_ms as f64
-    };
+    let speed = scenario_ms as f64 / run_wall_ms.max(1) as f64;
     println!(
-        "{passed} passed, {failed} failed, {skipped} skipped; {} of scenario time in {} of run time ({speed:.0}x)",
+        "{passed} passed, {failed} failed, {skipped} skipped; {} of scenario time in {} of wall time \
+         ({speed:.0}x; the scenarios' own wall times add up to {})",
         show(scenario_ms),
+        show(run_wall_ms),
         show(wall_ms)
     );
 }
