@@ -62,6 +62,19 @@ pub fn run(args: RunArgs) -> Result<i32> {
             return Ok(2);
         }
     };
+    let known: Vec<&str> = files
+        .iter()
+        .flat_map(|f| f.scenarios.iter().map(|s| s.name.as_str()))
+        .collect();
+    let unknown: Vec<&String> = args
+        .scenarios
+        .iter()
+        .filter(|n| !known.contains(&n.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!("--scenario names no scenario of these files: {unknown:?} (scenarios: {known:?})");
+        return Ok(2);
+    }
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))

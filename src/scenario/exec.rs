@@ -361,7 +361,11 @@ impl Run {
                     }
                 };
                 let name = if t.run.is_empty() {
-                    format!("traffic-{}", self.traffic.names().count() + 1)
+                    // The first free `traffic-N`: the file may have named a run that way itself.
+                    (1..)
+                        .map(|n| format!("traffic-{n}"))
+                        .find(|candidate| !self.traffic.names().any(|used| used == candidate))
+                        .unwrap_or_default()
                 } else {
                     t.run.clone()
                 };

@@ -96,7 +96,18 @@ pub(super) fn check(ctx: &Context<'_>, kind: &ExpectKind) -> Result<String, Stri
             tasks,
         } => {
             let version = version.as_ref().map(|v| text(&json!(v), vars)).transpose()?;
-            let target_group = target_group.as_ref().map(|v| text(&json!(v), vars)).transpose()?;
+            // A name, or an ARN (what captures usually hold).
+            let target_group = target_group
+                .as_ref()
+                .map(|v| text(&json!(v), vars))
+                .transpose()?
+                .map(|g| {
+                    if g.contains(":targetgroup/") {
+                        super::traffic::target_group_name(&g)
+                    } else {
+                        g
+                    }
+                });
             if let Some(run) = run
                 && !ctx.traffic.names().any(|n| n == run)
             {

@@ -214,6 +214,10 @@ fn ecsim_run_exits_0_1_or_2_and_writes_junit_and_reports() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<failure"), "{xml}");
 
+    let (code, _, stderr) = ecsim_run(&[passing.to_str().unwrap(), "--scenario", "nope"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--scenario names no scenario"), "{stderr}");
+
     let (code, _, stderr) = ecsim_run(&[invalid.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("invalid.yaml:3:"), "the line is named: {stderr}");
