@@ -1,7 +1,7 @@
-//! ecsim: a local AWS container-stack emulator. One server speaks the real ECS, ELBv2, EC2
-//! networking and STS APIs (CodeDeploy and CloudWatch are routed and answer `NotImplemented` until
-//! built) on one port, with a deterministic control plane that runs on the system clock or on a
-//! virtual clock, and real load balancer listeners on loopback.
+//! ecsim: a local AWS container-stack emulator. One server speaks the real ECS, ELBv2, CodeDeploy,
+//! CloudWatch, EC2 networking and STS APIs on one port, with a deterministic control plane that
+//! runs on the system clock or on a virtual clock, and real load balancer listeners on loopback.
+//! [`scenario`] runs scenario files, each in its own in-process emulator.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
