@@ -151,9 +151,17 @@ fn write_reports(dir: &Path, results: &[FileRun]) -> Result<()> {
          .passed{color:#1a7f37}.failed{color:#cf222e}.skipped{color:#777}</style></head><body>\
          <h1>ecsim scenarios</h1><table><tr><th>File</th><th>Scenario</th><th>Result</th><th>Scenario time</th><th>Wall time</th></tr>",
     );
+    let mut used = std::collections::BTreeSet::new();
     for file in results {
         for run in &file.runs {
-            let name = report_name(&file.file, &run.scenario);
+            // Files with the same stem in different folders would share a name: number the later.
+            let base = report_name(&file.file, &run.scenario);
+            let mut name = base.clone();
+            let mut n = 2;
+            while !used.insert(name.clone()) {
+                name = format!("{}-{n}.html", base.trim_end_matches(".html"));
+                n += 1;
+            }
             write(&dir.join(&name), &scenario::html::render_html(run))?;
             let (class, text) = match &run.outcome {
                 Outcome::Passed => ("passed", "PASSED"),

@@ -258,10 +258,16 @@ fn step_strings(step: &Step, out: &mut Vec<String>) {
                     ExpectKind::Traffic {
                         version,
                         target_group,
+                        requests,
+                        errors,
+                        tasks,
                         ..
                     } => {
                         out.extend(version.iter().cloned());
                         out.extend(target_group.iter().cloned());
+                        for (_, v) in requests.iter().chain(errors).chain(tasks) {
+                            json_strings(v, out);
+                        }
                     }
                     ExpectKind::AlarmHistory { alarm_name, .. } => json_strings(alarm_name, out),
                     ExpectKind::DeploymentHistory { deployment, .. } => {
@@ -269,8 +275,15 @@ fn step_strings(step: &Step, out: &mut Vec<String>) {
                             json_strings(d, out);
                         }
                     }
-                    ExpectKind::Events { contains, .. } => json_strings(contains, out),
-                    ExpectKind::Running { .. } => {}
+                    ExpectKind::Events { contains, count } => {
+                        json_strings(contains, out);
+                        count.iter().for_each(|(_, v)| json_strings(v, out));
+                    }
+                    ExpectKind::Running { min, max, now, .. } => {
+                        for (_, v) in min.iter().chain(max).chain(now) {
+                            json_strings(v, out);
+                        }
+                    }
                 }
             }
         }

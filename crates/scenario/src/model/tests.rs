@@ -213,3 +213,13 @@ fn traffic_lasts_at_most_a_day() {
     let p = problems("steps:\n  - traffic: {loadBalancer: x, duration: 25h}\n");
     assert!(p[0].message.contains("at most 24h"), "{p:?}");
 }
+
+#[test]
+fn variables_in_matchers_are_checked_too() {
+    let p = problems("steps:\n  - expect:\n      - running: {service: web, now: \"${desired}\"}\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].message.contains("variable 'desired' is not defined"),
+        "{p:?}"
+    );
+}
