@@ -12,7 +12,7 @@ use crate::shared::{DataPlaneEffects, Shared};
 
 // The clock endpoints (`/_ecsim/clock…`) live in their own file.
 #[path = "admin_clock.rs"]
-mod clock;
+pub(crate) mod clock;
 
 // The fault API (`/_ecsim/faults…`) lives in its own file too.
 #[path = "admin_faults.rs"]

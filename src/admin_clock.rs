@@ -18,7 +18,7 @@ use crate::gateway::{Body, json_response};
 
 // The run-until conditions live in their own file.
 #[path = "admin_clock_conditions.rs"]
-mod conditions;
+pub(crate) mod conditions;
 use crate::shared::{DataPlaneEffects, Shared};
 use conditions::{Check, Condition, check, parse_condition};
 
@@ -87,10 +87,10 @@ pub async fn handle(shared: &Shared, parts: &hyper::http::request::Parts, body: 
 
 /// A refused request: status, machine-readable code, and a sentence for people.
 #[derive(Debug)]
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl ApiError {

@@ -1,6 +1,6 @@
-//! The conditions `POST /_ecsim/clock/run-until` waits for (serviceStable, taskCount,
-//! alarmState, targetHealth): parsed strictly from JSON, then checked against the engine without
-//! changing it.
+//! The conditions `POST /_ecsim/clock/run-until` (and a scenario's `wait`) waits for
+//! (serviceStable, taskCount, alarmState, targetHealth): parsed strictly from JSON, then checked
+//! against the engine without changing it.
 
 use ecsim_control::Engine;
 use ecsim_control::ecs::state::TaskStatus;
@@ -11,7 +11,7 @@ use super::{ApiError, integer, only, required_string, string};
 
 /// How many of something a condition wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Count {
+pub(crate) enum Count {
     AtLeast(u64),
     Exactly(u64),
 }
@@ -34,7 +34,7 @@ impl Count {
 
 /// A condition `run-until` waits for, validated.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Condition {
+pub(crate) enum Condition {
     ServiceStable {
         account: String,
         region: String,
@@ -48,6 +48,10 @@ pub(super) enum Condition {
         service: Option<String>,
         status: TaskStatus,
         count: Count,
+        /// Only tasks in this Availability Zone (name).
+        zone: Option<String>,
+        /// Only tasks of this task definition: `family:revision`, or a family for all its revisions.
+        task_definition: Option<String>,
     },
     AlarmState {
         account: String,
@@ -66,7 +70,7 @@ pub(super) enum Condition {
 
 /// What a check of a condition found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Check {
+pub(crate) enum Check {
     Met(String),
     NotYet(String),
     /// It can no longer become true (the waiter's failure states: the service is missing,
@@ -112,7 +116,7 @@ fn world_of(
     Ok((account.to_string(), region.to_string()))
 }
 
-pub(super) fn parse_condition(value: &Value, engine_defaults: (&str, &str)) -> Result<Condition, ApiError> {
+pub(crate) fn parse_condition(value: &Value, engine_defaults: (&str, &str)) -> Result<Condition, ApiError> {
     let Value::Object(outer) = value else {
         return Err(ApiError::invalid(format!(
             "condition must be an object with one of: {}",
@@ -156,6 +160,8 @@ pub(super) fn parse_condition(value: &Value, engine_defaults: (&str, &str)) -> R
                     "lastStatus",
                     "atLeast",
                     "count",
+                    "availabilityZone",
+                    "taskDefinition",
                     "accountId",
                     "region",
                 ],
@@ -183,6 +189,9 @@ pub(super) fn parse_condition(value: &Value, engine_defaults: (&str, &str)) -> R
                     .map(|s| ecsim_control::ecs::common::last_segment(s).to_string()),
                 status,
                 count: parse_count(map, &what)?,
+                zone: string(map, "availabilityZone", &what)?.map(str::to_string),
+                task_definition: string(map, "taskDefinition", &what)?
+                    .map(|t| ecsim_control::ecs::common::last_segment(t).to_string()),
             })
         }
         "alarmState" => {
@@ -260,7 +269,7 @@ fn unknown_condition(kind: &str) -> ApiError {
 }
 
 /// Checks a condition against the engine (locked by the caller, briefly).
-pub(super) fn check(condition: &Condition, engine: &Engine) -> Check {
+pub(crate) fn check(condition: &Condition, engine: &Engine) -> Check {
     match condition {
         Condition::ServiceStable {
             account,
@@ -302,7 +311,16 @@ pub(super) fn check(condition: &Condition, engine: &Engine) -> Check {
             service,
             status,
             count,
+            zone,
+            task_definition,
         } => {
+            // `family:revision` of a task definition ARN, matched exactly or by family.
+            let of_definition = |arn: &str| {
+                let has = ecsim_control::ecs::common::last_segment(arn);
+                task_definition.as_deref().is_none_or(|want| {
+                    has == want || has.strip_prefix(want).is_some_and(|rest| rest.starts_with(':'))
+                })
+            };
             let n = engine
                 .world(account, region)
                 .and_then(|w| w.ecs.clusters.get(cluster))
@@ -315,6 +333,8 @@ pub(super) fn check(condition: &Condition, engine: &Engine) -> Check {
                                 .as_ref()
                                 .is_none_or(|s| t.service_name.as_ref() == Some(s))
                         })
+                        .filter(|t| zone.as_ref().is_none_or(|z| t.placement.availability_zone == *z))
+                        .filter(|t| of_definition(&t.task_definition_arn))
                         .count()
                 });
             let n = u64::try_from(n).unwrap_or(u64::MAX);

@@ -100,22 +100,8 @@ async fn inject(shared: &Shared, body: &Bytes) -> Response<Body> {
         Ok(v) => v,
         Err(e) => return validation_error(format!("the body is not JSON: {e}")),
     };
-    let now_ms = shared.clock.now_ms();
-    let (result, commands, effects) = {
-        let mut engine = shared.engine.lock();
-        // Catch the engine up first, so `at` and `afterSeconds` count from the clock's now.
-        shared.store_pending_metrics(&mut engine);
-        engine.advance_to(now_ms);
-        let result = engine.inject_fault(spec);
-        (
-            result,
-            engine.take_runtime_commands(),
-            DataPlaneEffects::take(&mut engine),
-        )
-    };
-    shared.apply_data_plane(effects);
-    shared.send_runtime_commands(commands).await;
-    shared.wake.notify_one();
+    // Caught up first, so `at` and `afterSeconds` count from the clock's now.
+    let result = shared.change_engine(|engine| engine.inject_fault(spec)).await;
     match result {
         Ok(view) => json_response(StatusCode::CREATED, &view),
         Err(message) => validation_error(message),

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use crate::shared::{DataPlaneEffects, Shared};
+use crate::shared::Shared;
 
 /// Largest request body accepted (10 MiB); larger ones get an AWS-shaped 413.
 pub const MAX_REQUEST_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -101,25 +101,14 @@ fn dispatch(
     body: &[u8],
 ) -> (EncodedResponse, Vec<RuntimeCommand>) {
     let decoded = decode_request(&shared.catalog, &parts.method, &parts.uri, &parts.headers, body);
-    let now = shared.clock.now_ms();
-    let mut engine = shared.engine.lock();
-    let request_id = engine.request_id();
     match decoded {
         Err(e) => {
+            let request_id = shared.engine.lock().request_id();
             tracing::debug!(code = %e.error.code, message = %e.error.message, "request refused");
             (encode_error(&e.context, &e.error, &request_id), Vec::new())
         }
         Ok(d) => {
-            let deadline_before = engine.next_deadline();
-            let result = engine.handle(now, d.service, d.operation, d.input, &d.caller);
-            let deadline_after = engine.next_deadline();
-            let commands = engine.take_runtime_commands();
-            let effects = DataPlaneEffects::take(&mut engine);
-            drop(engine);
-            shared.apply_data_plane(effects);
-            if deadline_after != deadline_before {
-                shared.wake.notify_one();
-            }
+            let (result, request_id, commands) = shared.call(d.service, d.operation, d.input, &d.caller);
             let response = match result {
                 Ok(output) => {
                     tracing::debug!(service = d.service.name, operation = d.operation.name, "ok");

@@ -174,6 +174,59 @@ impl Shared {
         }
     }
 
+    /// One decoded API call, as the gateway and the scenario runner make it: pending data-plane
+    /// metrics stored, the engine caught up to the clock, the call, its data-plane effects carried
+    /// out and the driver woken when a deadline moved. Returns the answer, the request id and the
+    /// runtime commands the call queued (send them with the engine unlocked).
+    pub fn call(
+        &self,
+        service: &'static ecsim_protocol::ServiceSchema,
+        operation: &'static ecsim_protocol::OperationSchema,
+        input: serde_json::Value,
+        caller: &ecsim_protocol::Caller,
+    ) -> (
+        Result<serde_json::Value, ecsim_protocol::AwsError>,
+        String,
+        Vec<RuntimeCommand>,
+    ) {
+        let now = self.clock.now_ms();
+        let mut engine = self.engine.lock();
+        let request_id = engine.request_id();
+        self.store_pending_metrics(&mut engine);
+        let deadline_before = engine.next_deadline();
+        let result = engine.handle(now, service, operation, input, caller);
+        let deadline_after = engine.next_deadline();
+        let commands = engine.take_runtime_commands();
+        let effects = DataPlaneEffects::take(&mut engine);
+        drop(engine);
+        self.apply_data_plane(effects);
+        if deadline_after != deadline_before {
+            self.wake.notify_one();
+        }
+        (result, request_id, commands)
+    }
+
+    /// Changes the engine after catching it up to the clock (pending metrics stored first), then
+    /// carries out what that queued and wakes the driver.
+    pub async fn change_engine<T>(&self, change: impl FnOnce(&mut Engine) -> T) -> T {
+        let now_ms = self.clock.now_ms();
+        let (out, commands, effects) = {
+            let mut engine = self.engine.lock();
+            self.store_pending_metrics(&mut engine);
+            engine.advance_to(now_ms);
+            let out = change(&mut engine);
+            (
+                out,
+                engine.take_runtime_commands(),
+                DataPlaneEffects::take(&mut engine),
+            )
+        };
+        self.apply_data_plane(effects);
+        self.send_runtime_commands(commands).await;
+        self.wake.notify_one();
+        out
+    }
+
     /// Moves virtual time forward by `delta_ms`, running every controller deadline on the way in
     /// order. Does nothing on the system clock.
     pub fn advance_virtual(&self, delta_ms: u64) {

@@ -3,15 +3,15 @@
 //! alarm states, target health, a CodeDeploy deployment's status, an ECS service deployment's
 //! status, and any value of any API answer (`that`).
 //!
-//! Checks only read. A condition that can no longer hold fails at once, as AWS waiters fail.
+//! The first four are the run-until API's own (`admin_clock_conditions.rs`), so both check the
+//! same thing. Checks only read. A condition that can no longer hold fails at once, as AWS
+//! waiters fail.
 
-use ecsim_control::alarms::AlarmState;
 use ecsim_scenario::matcher::Matcher;
 use ecsim_scenario::path::Path;
 use serde_json::Value;
 
 use super::session::Session;
-use super::traffic::revision_of;
 
 pub(super) enum Check {
     Met(String),
@@ -26,158 +26,24 @@ fn field<'a>(body: &'a Value, name: &str) -> Result<&'a str, String> {
         .ok_or_else(|| format!("the condition needs '{name}' (a string)"))
 }
 
-fn last_segment(s: &str) -> &str {
-    s.rsplit('/').next().unwrap_or(s)
-}
-
-/// A count wanted: `atLeast: n` or `count: n`.
-fn wanted(body: &Value) -> Result<(u64, bool), String> {
-    match (
-        body.get("atLeast").and_then(Value::as_u64),
-        body.get("count").and_then(Value::as_u64),
-    ) {
-        (Some(n), None) => Ok((n, false)),
-        (None, Some(n)) => Ok((n, true)),
-        _ => Err("the condition needs exactly one of atLeast or count (a non-negative integer)".into()),
-    }
-}
-
-fn counted(n: u64, (want, exact): (u64, bool)) -> bool {
-    if exact { n == want } else { n >= want }
-}
-
-fn describe((want, exact): (u64, bool)) -> String {
-    if exact {
-        format!("exactly {want}")
-    } else {
-        format!("at least {want}")
-    }
-}
-
 /// Checks one condition (`{"serviceStable": {...}}` and so on), already substituted.
 pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, String> {
     let Some((kind, body)) = condition.as_object().and_then(|m| m.iter().next()) else {
         return Err("wait needs one condition".into());
     };
     match kind.as_str() {
-        "serviceStable" => {
-            let (cluster, service) = (field(body, "cluster")?, field(body, "service")?);
-            let answer = session
-                .call_now(
-                    "ecs",
-                    "DescribeServices",
-                    serde_json::json!({ "cluster": cluster, "services": [service] }),
-                )
-                .map_err(|e| format!("{}: {}", e.code, e.message))?;
-            let Some(s) = answer.get("services").and_then(|s| s.get(0)) else {
-                return Ok(Check::Failed(format!(
-                    "service '{service}' does not exist (MISSING)"
-                )));
-            };
-            let status = s.get("status").and_then(Value::as_str).unwrap_or_default();
-            if status != "ACTIVE" {
-                return Ok(Check::Failed(format!("service '{service}' is {status}")));
-            }
-            let n = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
-            let deployments = s.get("deployments").and_then(Value::as_array).map_or(0, Vec::len);
-            let detail = format!(
-                "{deployments} deployment(s), runningCount {}, pendingCount {}, desiredCount {}",
-                n("runningCount"),
-                n("pendingCount"),
-                n("desiredCount")
-            );
+        // The run-until API's conditions, on the scenario's own account and region.
+        "serviceStable" | "taskCount" | "alarmState" | "targetHealth" => {
+            use crate::admin::clock::conditions;
+            let parsed = conditions::parse_condition(condition, (&session.account_id, &session.region))
+                .map_err(|e| e.message)?;
             Ok(
-                if deployments == 1 && n("runningCount") == n("desiredCount") && n("pendingCount") == 0 {
-                    Check::Met(detail)
-                } else {
-                    Check::NotYet(detail)
+                match session.with_engine(|engine| conditions::check(&parsed, engine)) {
+                    conditions::Check::Met(detail) => Check::Met(detail),
+                    conditions::Check::NotYet(detail) => Check::NotYet(detail),
+                    conditions::Check::Failed(why) => Check::Failed(why),
                 },
             )
-        }
-        "taskCount" => {
-            let cluster = last_segment(field(body, "cluster")?).to_string();
-            let status = field(body, "lastStatus")?;
-            let want = wanted(body)?;
-            let service = body.get("service").and_then(Value::as_str).map(last_segment);
-            let revision = body
-                .get("taskDefinition")
-                .and_then(Value::as_str)
-                .map(revision_of);
-            let zone = body.get("availabilityZone").and_then(Value::as_str);
-            let n = session.with_engine(|engine| {
-                engine
-                    .world(&session.account_id, &session.region)
-                    .and_then(|w| w.ecs.clusters.get(&cluster))
-                    .map_or(0, |c| {
-                        c.tasks
-                            .values()
-                            .filter(|t| t.status.as_str() == status)
-                            .filter(|t| service.is_none_or(|s| t.service_name.as_deref() == Some(s)))
-                            .filter(|t| {
-                                // `family:revision`, or a family for every revision of it.
-                                let has = revision_of(&t.task_definition_arn);
-                                revision.as_ref().is_none_or(|r| {
-                                    has == *r
-                                        || has
-                                            .strip_prefix(r.as_str())
-                                            .is_some_and(|rest| rest.starts_with(':'))
-                                })
-                            })
-                            .filter(|t| zone.is_none_or(|z| t.placement.availability_zone == z))
-                            .count()
-                    })
-            });
-            let n = u64::try_from(n).unwrap_or(u64::MAX);
-            let detail = format!("{n} task(s) {status} (want {})", describe(want));
-            Ok(if counted(n, want) {
-                Check::Met(detail)
-            } else {
-                Check::NotYet(detail)
-            })
-        }
-        "alarmState" => {
-            let name = field(body, "alarmName")?;
-            let state = field(body, "state")?;
-            let current =
-                session.with_engine(|engine| engine.alarm_state(&session.account_id, &session.region, name));
-            let shown = match current {
-                Some(AlarmState::Ok) => "OK",
-                Some(AlarmState::Alarm) => "ALARM",
-                Some(AlarmState::InsufficientData) => "INSUFFICIENT_DATA",
-                None => "missing",
-            };
-            let detail = format!("alarm '{name}' is {shown}");
-            Ok(if shown == state {
-                Check::Met(detail)
-            } else {
-                Check::NotYet(detail)
-            })
-        }
-        "targetHealth" => {
-            let arn = field(body, "targetGroupArn")?;
-            let state = field(body, "state")?;
-            let want = wanted(body)?;
-            let n = session.with_engine(|engine| {
-                engine
-                    .world(&session.account_id, &session.region)
-                    .and_then(|w| w.elbv2.target_groups.get(arn))
-                    .map(|g| {
-                        g.targets
-                            .values()
-                            .filter(|t| format!("{:?}", t.state).eq_ignore_ascii_case(state))
-                            .count()
-                    })
-            });
-            let Some(n) = n else {
-                return Ok(Check::Failed(format!("target group '{arn}' does not exist")));
-            };
-            let n = u64::try_from(n).unwrap_or(u64::MAX);
-            let detail = format!("{n} target(s) {state} (want {})", describe(want));
-            Ok(if counted(n, want) {
-                Check::Met(detail)
-            } else {
-                Check::NotYet(detail)
-            })
         }
         "deployment" => {
             let id = field(body, "deploymentId")?;

@@ -198,14 +198,14 @@ pub(super) async fn run_scenario(
                 },
             );
         }
-        if matches!(step.kind, StepKind::Expect { .. }) {
-            run.recorder.track_deployments(&run.session);
-        }
         let result = run.step(step).await;
         run.recorder.observe(&run.session);
-        run.recorder.track_deployments(&run.session);
+        // Deployment states at every step's end (so before every `expect`), in a sample when one
+        // is due.
         if run.recorder.sample_due(&run.session) {
             run.recorder.sample(&run.session, &run.traffic);
+        } else {
+            run.recorder.track_deployments(&run.session);
         }
         let slot = &mut record.steps[index];
         slot.started_ms = started_ms;

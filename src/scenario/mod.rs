@@ -202,52 +202,9 @@ fn instance_name(scenario: &str) -> String {
 /// Removes every container and network labelled with `instance` (the emulator removes its own
 /// on shutdown; this also covers a run that crashed before it could).
 async fn remove_docker_instance(instance: &str) {
-    let filter = format!("label={}={instance}", ecsim_docker::labels::INSTANCE);
-    let listed = |kind: &'static str| {
-        let filter = filter.clone();
-        async move {
-            let out = tokio::process::Command::new("docker")
-                .args([kind, "ls", "-aq", "--filter", &filter])
-                .output()
-                .await
-                .ok()?;
-            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-            Some(ids)
-        }
-    };
-    if let Some(ids) = listed("container").await.filter(|ids| !ids.is_empty()) {
-        tracing::warn!(
-            instance,
-            containers = ids.len(),
-            "removing containers the scenario left"
-        );
-        let _ = tokio::process::Command::new("docker")
-            .args(["rm", "-f"])
-            .args(&ids)
-            .output()
-            .await;
-    }
-    let networks = tokio::process::Command::new("docker")
-        .args(["network", "ls", "-q", "--filter", &filter])
-        .output()
-        .await
-        .ok()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    if !networks.is_empty() {
-        let _ = tokio::process::Command::new("docker")
-            .args(["network", "rm"])
-            .args(&networks)
-            .output()
-            .await;
+    match ecsim_docker::connect(None).await {
+        Ok(docker) => ecsim_docker::remove_instance(&docker, instance).await,
+        Err(e) => tracing::warn!(instance, error = %e, "cannot reach Docker to clean up after a scenario"),
     }
 }
 

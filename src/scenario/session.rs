@@ -15,7 +15,7 @@ use ecsim_protocol::{AwsError, Caller};
 use ecsim_scenario::model::{FunctionSpec, RuntimeName, Scenario};
 use serde_json::Value;
 
-use crate::shared::{DataPlaneEffects, Shared};
+use crate::shared::Shared;
 use crate::{ClockMode, DockerOptions, Emulator, FunctionTarget, Runtime};
 
 /// Real time between two looks at the live clock while waiting or advancing.
@@ -137,22 +137,7 @@ impl Session {
     /// Changes the engine (briefly locked) and carries out what that queued.
     pub async fn with_engine_mut<T>(&self, change: impl FnOnce(&mut Engine) -> T) -> T {
         self.flush().await;
-        let now = self.shared.clock.now_ms();
-        let (out, commands, effects) = {
-            let mut engine = self.shared.engine.lock();
-            self.shared.store_pending_metrics(&mut engine);
-            engine.advance_to(now);
-            let out = change(&mut engine);
-            (
-                out,
-                engine.take_runtime_commands(),
-                DataPlaneEffects::take(&mut engine),
-            )
-        };
-        self.shared.apply_data_plane(effects);
-        self.shared.send_runtime_commands(commands).await;
-        self.shared.wake.notify_one();
-        out
+        self.shared.change_engine(change).await
     }
 
     /// One API call, as the gateway makes it: the input validated against the operation's
@@ -200,24 +185,7 @@ impl Session {
             region: Some(self.region.clone()),
             signing_service: Some(schema.signing_name.to_string()),
         };
-        let now = self.shared.clock.now_ms();
-        let (result, commands, effects, moved) = {
-            let mut engine = self.shared.engine.lock();
-            self.shared.store_pending_metrics(&mut engine);
-            let before = engine.next_deadline();
-            let result = engine.handle(now, schema, op, input, &caller);
-            let moved = engine.next_deadline() != before;
-            (
-                result,
-                engine.take_runtime_commands(),
-                DataPlaneEffects::take(&mut engine),
-                moved,
-            )
-        };
-        self.shared.apply_data_plane(effects);
-        if moved {
-            self.shared.wake.notify_one();
-        }
+        let (result, _request_id, commands) = self.shared.call(schema, op, input, &caller);
         self.pending.lock().extend(commands);
         result
     }

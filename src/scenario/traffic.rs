@@ -14,6 +14,7 @@ use std::time::Duration;
 use ecsim_control::traffic::TrafficSpec;
 use ecsim_control::world::World;
 use ecsim_scenario::model::TrafficStep;
+use ecsim_scenario::record::LOAD_BALANCER_VERSION;
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
@@ -26,8 +27,6 @@ pub const MAX_LIVE_RPS: f64 = 200.0;
 const LIVE_CONCURRENCY: usize = 32;
 /// Real time a live request may take before it counts as unanswered.
 const LIVE_TIMEOUT_MS: u64 = 2_000;
-/// What answers with no target behind them are counted under.
-pub const LOAD_BALANCER: &str = "load balancer";
 
 /// Who answered: the run, the version, the target group name and the task id (empty when the
 /// load balancer answered itself).
@@ -151,7 +150,7 @@ impl TrafficBook {
                         };
                         for ((group, task), statuses) in &r.outcomes {
                             let version = if task.is_empty() {
-                                LOAD_BALANCER.to_string()
+                                LOAD_BALANCER_VERSION.to_string()
                             } else {
                                 world
                                     .and_then(|w| task_revision(w, task))
@@ -175,9 +174,10 @@ impl TrafficBook {
                     }
                     Source::Live { counts, .. } => {
                         for ((host, status), n) in counts.lock().iter() {
-                            let (version, target_group, task) = world
-                                .and_then(|w| live_target(w, host))
-                                .unwrap_or_else(|| (LOAD_BALANCER.to_string(), String::new(), String::new()));
+                            let (version, target_group, task) =
+                                world.and_then(|w| live_target(w, host)).unwrap_or_else(|| {
+                                    (LOAD_BALANCER_VERSION.to_string(), String::new(), String::new())
+                                });
                             let key = Answerer {
                                 run: run.name.clone(),
                                 version,

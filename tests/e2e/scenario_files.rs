@@ -206,7 +206,10 @@ fn ecsim_run_exits_0_1_or_2_and_writes_junit_and_reports() {
 
     let (code, stdout, _) = ecsim_run(&[failing.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("service 'nope' does not exist"), "{stdout}");
+    assert!(
+        stdout.contains("service 'nope' of cluster 'c' does not exist"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("--seed 5"),
         "the replay command carries the seed: {stdout}"

@@ -13,4 +13,6 @@ pub mod runtime;
 pub mod spec;
 
 pub use pool::Pool;
-pub use runtime::{DockerConfig, DockerError, DockerRuntime, Leftovers, METADATA_ADDRESS, connect};
+pub use runtime::{
+    DockerConfig, DockerError, DockerRuntime, Leftovers, METADATA_ADDRESS, connect, remove_instance,
+};

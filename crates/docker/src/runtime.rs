@@ -93,6 +93,35 @@ impl Default for DockerConfig {
 /// Seconds a single Docker API call may take (image pulls stream and are not bound by it).
 const DOCKER_CALL_TIMEOUT_S: u64 = 120;
 
+/// Removes every container, then every network, labelled with `instance`: what an emulator of
+/// that instance left, whether or not it is still running (the scenario runner sweeps after a
+/// run that may have crashed).
+pub async fn remove_instance(docker: &Docker, instance: &str) {
+    let filters = || HashMap::from([("label".to_string(), vec![labels::instance_filter(instance)])]);
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(filters()),
+        ..Default::default()
+    };
+    if let Ok(containers) = docker.list_containers(Some(options)).await {
+        let removals = containers
+            .into_iter()
+            .filter_map(|c| c.id)
+            .map(|id| async move { force_remove(docker, &id).await });
+        futures_util::future::join_all(removals).await;
+    }
+    let options = ListNetworksOptions {
+        filters: Some(filters()),
+    };
+    if let Ok(networks) = docker.list_networks(Some(options)).await {
+        for n in networks.into_iter().filter_map(|n| n.id) {
+            if let Err(e) = docker.remove_network(&n).await {
+                tracing::warn!(network = %n, error = %e, "could not remove an ecsim network");
+            }
+        }
+    }
+}
+
 /// Connects to the daemon at `socket` (a Unix socket path), or else the local default
 /// (`DOCKER_HOST` or `/var/run/docker.sock`), and agrees an API version.
 pub async fn connect(socket: Option<&str>) -> Result<Docker, DockerError> {
@@ -323,13 +352,6 @@ impl Inner {
         let _ = self.events.send(RuntimeEvent { key, kind }).await;
     }
 
-    fn instance_filters(&self) -> HashMap<String, Vec<String>> {
-        HashMap::from([(
-            "label".to_string(),
-            vec![labels::instance_filter(&self.config.instance)],
-        )])
-    }
-
     async fn on_docker_event(&self, event: EventMessage) {
         if let Some(t) = event.time {
             self.last_event_s
@@ -422,30 +444,16 @@ impl Inner {
         self.networks.lock().clear();
     }
 
+    fn instance_filters(&self) -> HashMap<String, Vec<String>> {
+        HashMap::from([(
+            "label".to_string(),
+            vec![labels::instance_filter(&self.config.instance)],
+        )])
+    }
+
     /// Removes every container, then every network, of this instance.
     async fn remove_everything(&self) {
-        let options = ListContainersOptions {
-            all: true,
-            filters: Some(self.instance_filters()),
-            ..Default::default()
-        };
-        if let Ok(containers) = self.docker.list_containers(Some(options)).await {
-            let removals = containers.into_iter().filter_map(|c| c.id).map(|id| {
-                let docker = self.docker.clone();
-                async move { force_remove(&docker, &id).await }
-            });
-            futures_util::future::join_all(removals).await;
-        }
-        let options = ListNetworksOptions {
-            filters: Some(self.instance_filters()),
-        };
-        if let Ok(networks) = self.docker.list_networks(Some(options)).await {
-            for n in networks.into_iter().filter_map(|n| n.id) {
-                if let Err(e) = self.docker.remove_network(&n).await {
-                    tracing::warn!(network = %n, error = %e, "could not remove an ecsim network");
-                }
-            }
-        }
+        remove_instance(&self.docker, &self.config.instance).await;
     }
 
     /// The shared link-local network that puts the host at 169.254.170.2 for every task.

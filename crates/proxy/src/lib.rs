@@ -121,7 +121,6 @@ impl DataPlane {
     /// synchronous and never fails a listener: a port that cannot be bound is replaced by a free
     /// one. Does nothing to the sockets after [`DataPlane::shutdown`].
     pub fn publish(&self, snapshot: Arc<RoutingSnapshot>) {
-        ecsim_elb::carry_schedule_positions(&self.inner.snapshot.load(), &snapshot);
         self.inner.snapshot.store(Arc::clone(&snapshot));
         self.inner.simulated.retain(&snapshot);
         listeners::reconcile(&self.inner, &snapshot);

@@ -101,6 +101,9 @@ pub struct Timeline {
     pub step_marks: Vec<Mark>,
 }
 
+/// The version answers no target gave are counted under (the load balancer answered itself).
+pub const LOAD_BALANCER_VERSION: &str = "load balancer";
+
 /// Answers counted in one interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OutcomeCounts {

@@ -74,6 +74,11 @@ impl Engine {
             w.elbv2.routes_dirty = false;
         }
         let built = Arc::new(build(worlds, seed, publication.version));
+        // Simulated traffic and the proxy share the snapshot: an unchanged weighted split keeps
+        // its place rather than starting its schedule over at every routing change.
+        if let Some(previous) = &publication.latest {
+            ecsim_elb::carry_schedule_positions(previous, &built);
+        }
         publication.latest = Some(built.clone());
         publication.unpublished = true;
         built

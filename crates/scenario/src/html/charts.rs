@@ -21,7 +21,7 @@ const BAND_FONT_PX: f64 = 10.0;
 /// Room for a row label left of the plot, in characters.
 const ROW_LABEL_CHARS: usize = 24;
 /// Answers no target gave: not a version, so never one of the version colours.
-const LOAD_BALANCER: &str = "load balancer";
+const LOAD_BALANCER: &str = crate::record::LOAD_BALANCER_VERSION;
 const LOAD_BALANCER_COLOUR: &str = "#555555";
 const SERVER_ERROR_COLOUR: &str = "#b00020";
 
