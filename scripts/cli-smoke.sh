@@ -251,21 +251,54 @@ for _ in $(seq 1 60); do
 done
 [ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', 'web:2')]" ] \
   || fail "task sets after the deployment: $(cat "$out")"
-python3 - "$PORT" "$prod" <<'PY' || fail "the production listener answers v2"
+# production_answers VERSION: six requests through the production listener all answer VERSION.
+production_answers() {
+  python3 - "$PORT" "$prod" "$1" <<'PY'
 import json, sys, urllib.request
-port, listener = sys.argv[1], sys.argv[2]
+port, listener, version = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/_ecsim/listeners"))["listeners"]
 url = next(r["url"] for r in rows if r["listenerArn"] == listener)
 for _ in range(6):
     body = urllib.request.urlopen(url + "/").read().decode()
-    assert "v2" in body, body
+    assert version in body, body
 PY
+}
+production_answers v2 || fail "the production listener answers v2"
 if aws deploy create-deployment --application-name smoke --deployment-group-name nope \
   --revision "file://$out.revision.json" >"$out" 2>"$err"; then
   fail "deployment to a missing group succeeded"
 fi
 grep -q DeploymentGroupDoesNotExistException "$err" || fail "DeploymentGroupDoesNotExistException expected: $(cat "$err")"
 passed=$((passed + 8))
+
+# `aws ecs deploy`, the CLI's own CodeDeploy pipeline: it checks the application and group
+# (reading both wait times of the group), registers web:3 from a file, writes its ARN into the
+# AppSpec, creates the deployment with the AppSpec's sha256 and polls deployment-successful
+# every 15 s. The replacement goes to the other group of the pair: blue again.
+sed 's/"value": "v1"/"value": "v3"/' "$out.td.json" >"$out.td3.json"
+aws ecs deploy --cluster demo --service cd-web --task-definition "$out.td3.json" \
+  --codedeploy-appspec "$out.appspec.yaml" --codedeploy-application smoke \
+  --codedeploy-deployment-group smoke-dg >"$out" 2>"$err" || fail "ecs deploy: $(cat "$out" "$err")"
+grep -q "Successfully deployed arn:aws:ecs:us-east-1:000000000000:task-definition/web:3 to service 'cd-web'" "$out" \
+  || fail "ecs deploy output: $(cat "$out")"
+aws elbv2 describe-listeners --listener-arns "$prod" >"$out"
+[ "$(json "$out" "sorted((t['TargetGroupArn']==sys.argv[2], t['Weight']) for t in d['Listeners'][0]['DefaultActions'][0]['ForwardConfig']['TargetGroups'])" "$blue")" = "[(False, 0), (True, 100)]" ] \
+  || fail "production weights after ecs deploy: $(cat "$out")"
+for _ in $(seq 1 60); do
+  aws ecs describe-services --cluster demo --services cd-web >"$out"
+  [ "$(json "$out" "len(d['services'][0]['taskSets'])")" = 1 ] && break
+  sleep 1
+done
+[ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', 'web:3')]" ] \
+  || fail "task sets after ecs deploy: $(cat "$out")"
+production_answers v3 || fail "the production listener answers v3"
+if aws ecs deploy --cluster demo --service web --task-definition "$out.td3.json" \
+  --codedeploy-appspec "$out.appspec.yaml" --codedeploy-application smoke \
+  --codedeploy-deployment-group smoke-dg >"$out" 2>"$err"; then
+  fail "ecs deploy to a service outside the group succeeded"
+fi
+grep -q "smoke-dg" "$err" || fail "ecs deploy names the group: $(cat "$err")"
+passed=$((passed + 5))
 
 kill -INT "$PID"
 wait "$PID" || fail "ecsim did not shut down cleanly on SIGINT"

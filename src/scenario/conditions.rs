@@ -75,7 +75,7 @@ pub(super) fn check(session: &Session, condition: &Value) -> Result<Check, Strin
                 field(body, "status")?,
             );
             let answer = session
-                .call_now(
+                .call_now_all_pages(
                     "ecs",
                     "ListServiceDeployments",
                     serde_json::json!({ "cluster": cluster, "service": service, "maxResults": 100 }),

@@ -208,7 +208,7 @@ pub(super) fn check(ctx: &Context<'_>, kind: &ExpectKind) -> Result<String, Stri
             let name = text(alarm_name, vars)?;
             let answer = ctx
                 .session
-                .call_now(
+                .call_now_all_pages(
                     "cloudwatch",
                     "DescribeAlarmHistory",
                     json!({ "AlarmName": name, "HistoryItemType": "StateUpdate", "MaxRecords": 100 }),

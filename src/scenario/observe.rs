@@ -208,8 +208,11 @@ fn per_version(counts: &Counts) -> BTreeMap<String, OutcomeCounts> {
     out
 }
 
+/// Every page of a read; `Null` when it fails (a sample shows what it could read).
 fn read(session: &Session, service: &str, operation: &str, input: Value) -> Value {
-    session.call_now(service, operation, input).unwrap_or(Value::Null)
+    session
+        .call_now_all_pages(service, operation, input)
+        .unwrap_or(Value::Null)
 }
 
 /// Forward weights of every listener's rules: `"<load balancer>:<port> <rule> → <group>"`.

@@ -190,6 +190,55 @@ impl Session {
         result
     }
 
+    /// A read of every page: [`Self::call_now`] again with the answer's `nextToken` (ECS,
+    /// CodeDeploy), `NextToken` (CloudWatch) or `NextMarker` (ELBv2, sent as `Marker`) until
+    /// there is none, the lists of all pages joined.
+    pub fn call_now_all_pages(
+        &self,
+        service: &str,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, AwsError> {
+        const TOKENS: [(&str, &str); 3] = [
+            ("nextToken", "nextToken"),
+            ("NextToken", "NextToken"),
+            ("NextMarker", "Marker"),
+        ];
+        // Bounded: a page loop that never ends would be an emulator bug, not a long list.
+        const MAX_PAGES: usize = 10_000;
+        let mut answer = self.call_now(service, operation, input.clone())?;
+        for _ in 0..MAX_PAGES {
+            let Some((token, input_name)) = TOKENS
+                .iter()
+                .find_map(|(out, input_name)| Some((answer.get(*out)?.as_str()?.to_string(), *input_name)))
+            else {
+                break;
+            };
+            let mut next_input = match &input {
+                Value::Object(fields) => fields.clone(),
+                _ => serde_json::Map::new(),
+            };
+            next_input.insert(input_name.to_string(), Value::String(token));
+            let page = self.call_now(service, operation, Value::Object(next_input))?;
+            let (Some(all), Value::Object(fields)) = (answer.as_object_mut(), page) else {
+                break;
+            };
+            // The last page's token (or none) replaces the one followed.
+            for (out, _) in TOKENS {
+                all.remove(out);
+            }
+            for (key, value) in fields {
+                match (all.get_mut(&key), value) {
+                    (Some(Value::Array(joined)), Value::Array(more)) => joined.extend(more),
+                    (_, value) => {
+                        all.insert(key, value);
+                    }
+                }
+            }
+        }
+        Ok(answer)
+    }
+
     /// Moves time forward to scenario time `until_ms`, calling `observe` after every controller
     /// deadline on the virtual clock (every poll on the live clock). `observe` returns true to
     /// stop early.
@@ -295,4 +344,109 @@ async fn prepare_docker_images(scenario: &Scenario) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    async fn session() -> Session {
+        let file = super::super::parse("pages.yaml", "name: pages\nsteps:\n  - advance: 1s\n")
+            .expect("a valid scenario");
+        Session::start(&file.scenarios[0], RuntimeName::Sim, 1, "unit-pages")
+            .await
+            .expect("the emulator starts")
+    }
+
+    fn len(answer: &Value, key: &str) -> usize {
+        answer[key].as_array().map_or(0, Vec::len)
+    }
+
+    #[tokio::test]
+    async fn all_pages_follows_each_services_token_and_joins_the_lists() {
+        let session = session().await;
+        for i in 0..120 {
+            session
+                .call_now(
+                    "cloudwatch",
+                    "PutMetricAlarm",
+                    json!({
+                        "AlarmName": format!("alarm-{i:03}"), "Namespace": "App", "MetricName": "Errors",
+                        "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0,
+                        "ComparisonOperator": "GreaterThanThreshold"
+                    }),
+                )
+                .expect("PutMetricAlarm");
+        }
+        for i in 0..25 {
+            session
+                .call_now(
+                    "ecs",
+                    "CreateCluster",
+                    json!({ "clusterName": format!("c{i:02}") }),
+                )
+                .expect("CreateCluster");
+        }
+        let vpc = session
+            .call_now("ec2", "DescribeVpcs", json!({}))
+            .expect("DescribeVpcs")["Vpcs"][0]["VpcId"]
+            .as_str()
+            .expect("the default VPC")
+            .to_string();
+        for i in 0..25 {
+            session
+                .call_now(
+                    "elbv2",
+                    "CreateTargetGroup",
+                    json!({ "Name": format!("tg-{i:02}"), "Protocol": "HTTP", "Port": 80, "VpcId": vpc }),
+                )
+                .expect("CreateTargetGroup");
+        }
+
+        // CloudWatch: NextToken; a first page is not everything.
+        let first = session
+            .call_now("cloudwatch", "DescribeAlarms", json!({}))
+            .unwrap();
+        assert!(len(&first, "MetricAlarms") < 120 && first.get("NextToken").is_some());
+        let all = session
+            .call_now_all_pages("cloudwatch", "DescribeAlarms", json!({}))
+            .unwrap();
+        assert_eq!(len(&all, "MetricAlarms"), 120);
+        assert!(all.get("NextToken").is_none(), "no token is left over");
+        let names: Vec<&str> = all["MetricAlarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["AlarmName"].as_str())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 120, "each alarm once");
+
+        // ECS: nextToken, with the caller's page size kept on every page.
+        let first = session
+            .call_now("ecs", "ListClusters", json!({ "maxResults": 10 }))
+            .unwrap();
+        assert_eq!(len(&first, "clusterArns"), 10);
+        let all = session
+            .call_now_all_pages("ecs", "ListClusters", json!({ "maxResults": 10 }))
+            .unwrap();
+        assert_eq!(len(&all, "clusterArns"), 25);
+        assert!(all.get("nextToken").is_none());
+
+        // ELBv2: NextMarker answered, Marker sent.
+        let first = session
+            .call_now("elbv2", "DescribeTargetGroups", json!({ "PageSize": 10 }))
+            .unwrap();
+        assert_eq!(len(&first, "TargetGroups"), 10);
+        let all = session
+            .call_now_all_pages("elbv2", "DescribeTargetGroups", json!({ "PageSize": 10 }))
+            .unwrap();
+        assert_eq!(len(&all, "TargetGroups"), 25);
+        assert!(all.get("NextMarker").is_none());
+        session.shutdown().await;
+    }
 }

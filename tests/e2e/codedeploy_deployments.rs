@@ -684,6 +684,79 @@ async fn real_5xx_on_green_fire_the_alarm_mid_canary_and_traffic_returns_to_blue
     assert_rolled_back_on_alarm(&env, &bg, &id).await;
 }
 
+/// Live tasks of `web` whose task definition ends with `revision`.
+async fn live_tasks_of(env: &Env, revision: &str) -> Vec<String> {
+    let listed = env
+        .ecs
+        .list_tasks()
+        .cluster("cd")
+        .service_name("web")
+        .send()
+        .await
+        .unwrap();
+    if listed.task_arns().is_empty() {
+        return Vec::new();
+    }
+    env.ecs
+        .describe_tasks()
+        .cluster("cd")
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .tasks()
+        .iter()
+        .filter(|t| t.desired_status() == Some("RUNNING"))
+        .filter(|t| t.task_definition_arn().is_some_and(|a| a.ends_with(revision)))
+        .filter_map(|t| t.task_arn().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_original_task_that_stops_mid_canary_is_replaced_in_its_task_set() {
+    let env = common::start(ClockMode::Virtual).await;
+    let bg = blue_green_service(&env, 4, &[]).await;
+    custom_canary(&env, "Canary25Percent10Minutes", 25, 10).await;
+    application_and_group(&env, &bg, "Canary25Percent10Minutes", 0, &[], None).await;
+    let id = deploy(&env, &appspec("web:2", &[])).await;
+    for _ in 0..900 {
+        if green_pct(&env, &bg).await == 25 {
+            break;
+        }
+        env.clock().advance(Duration::from_secs(1));
+    }
+    assert_eq!(green_pct(&env, &bg).await, 25, "the canary shifted");
+
+    // The original task set still serves 75% of production: a task of it that stops is
+    // replaced, as for any task set below its computed desired count.
+    let originals = live_tasks_of(&env, "web:1").await;
+    assert_eq!(originals.len(), 4);
+    env.ecs
+        .stop_task()
+        .cluster("cd")
+        .task(&originals[0])
+        .reason("an original task dies")
+        .send()
+        .await
+        .expect("StopTask");
+    env.clock().advance(Duration::from_secs(60));
+    let now = live_tasks_of(&env, "web:1").await;
+    assert_eq!(now.len(), 4, "the original task set is back to its count");
+    assert!(!now.contains(&originals[0]), "the stopped task is not counted");
+    assert_eq!(green_pct(&env, &bg).await, 25, "the canary holds its share");
+    assert_eq!(
+        deployment(&env, &id).await.status(),
+        Some(&DeploymentStatus::InProgress)
+    );
+
+    env.clock().advance(Duration::from_secs(10 * 60));
+    assert_eq!(
+        deployment(&env, &id).await.status(),
+        Some(&DeploymentStatus::Succeeded)
+    );
+    assert_eq!(green_pct(&env, &bg).await, 100);
+}
+
 #[tokio::test]
 async fn a_forced_alarm_rolls_the_canary_back() {
     let env = common::start(ClockMode::Virtual).await;

@@ -549,6 +549,96 @@ async fn canary_shifts_its_percent_then_the_rest() {
     assert_eq!(live_tasks(&env, "web:1").await, 0);
 }
 
+/// Healthy targets of `tg_arn`.
+async fn healthy_targets(env: &Env, tg_arn: &str) -> usize {
+    env.elb
+        .describe_target_health()
+        .target_group_arn(tg_arn)
+        .send()
+        .await
+        .unwrap()
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health().and_then(|h| h.state())
+                == Some(&aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_blue_task_that_stops_mid_canary_is_replaced_in_the_blue_target_group() {
+    let env = common::start(ClockMode::Virtual).await;
+    let lb = load_balancer(&env).await;
+    let configuration = config(DeploymentStrategy::Canary, 5)
+        .canary_configuration(
+            CanaryConfiguration::builder()
+                .canary_percent(20.0)
+                .canary_bake_time_in_minutes(10)
+                .build(),
+        )
+        .build();
+    service(&env, &lb, configuration).await;
+    deploy_v2(&env, &[("ECSIM_VERSION", "v2")]).await;
+    until(&env, 600, &mut Vec::new(), |d| {
+        d.lifecycle_stage() == Some(&ServiceDeploymentLifecycleStage::ProductionTrafficShift)
+    })
+    .await;
+    assert_eq!(weights(&env, &lb.production_rule).await, split(&lb, 20));
+    assert_eq!(healthy_targets(&env, &lb.blue_tg).await, 3);
+
+    // Blue still serves 80% of production: ECS replaces a blue task that stops.
+    let listed = env
+        .ecs
+        .list_tasks()
+        .cluster("lb")
+        .service_name("web")
+        .send()
+        .await
+        .unwrap();
+    let described = env
+        .ecs
+        .describe_tasks()
+        .cluster("lb")
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let blue_task = described
+        .tasks()
+        .iter()
+        .find(|t| t.task_definition_arn().is_some_and(|a| a.ends_with("web:1")))
+        .and_then(|t| t.task_arn())
+        .expect("a web:1 task")
+        .to_string();
+    env.ecs
+        .stop_task()
+        .cluster("lb")
+        .task(&blue_task)
+        .reason("a blue task dies")
+        .send()
+        .await
+        .expect("StopTask");
+    env.clock().advance(Duration::from_secs(60));
+    let d = latest(&env).await;
+    assert_eq!(d.status(), Some(&ServiceDeploymentStatus::InProgress), "{d:?}");
+    assert_eq!(live_tasks(&env, "web:1").await, 3, "blue is back to its count");
+    assert_eq!(
+        healthy_targets(&env, &lb.blue_tg).await,
+        3,
+        "the replacement serves blue"
+    );
+    assert_eq!(weights(&env, &lb.production_rule).await, split(&lb, 20));
+
+    let done = until(&env, 1800, &mut Vec::new(), |d| {
+        d.status() == Some(&ServiceDeploymentStatus::Successful)
+    })
+    .await;
+    assert_eq!(done.status(), Some(&ServiceDeploymentStatus::Successful));
+    assert_eq!(live_tasks(&env, "web:1").await, 0, "CLEAN_UP scales blue in");
+    assert_eq!(live_tasks(&env, "web:2").await, 3);
+}
+
 async fn green_5xx_alarm(env: &Env, lb: &Lb) {
     let described = env.elb.describe_load_balancers().send().await.unwrap();
     let lb_arn = described.load_balancers()[0]

@@ -228,10 +228,10 @@ fn ecsim_run_exits_0_1_or_2_and_writes_junit_and_reports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Scenarios 1, 2, 3, 5, 6 and 7 run unchanged on Docker (at each file's speed).
+/// Every shipped scenario runs unchanged on Docker (at each file's speed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_docker_capable_scenarios_pass_on_docker() {
-    if !docker_tests_enabled("the_docker_capable_scenarios_pass_on_docker") {
+async fn the_shipped_scenarios_pass_on_docker() {
+    if !docker_tests_enabled("the_shipped_scenarios_pass_on_docker") {
         return;
     }
     test_image();
@@ -239,9 +239,11 @@ async fn the_docker_capable_scenarios_pass_on_docker() {
         "01-spread-across-zones.yaml",
         "02-rolling-update.yaml",
         "03-circuit-breaker-rollback.yaml",
+        "04-az-outage.yaml",
         "05-alarm-rollback.yaml",
         "06-codedeploy-canary.yaml",
         "07-codedeploy-canary-rollback.yaml",
+        "08-ecs-native-linear-and-canary.yaml",
     ];
     let paths: Vec<PathBuf> = names.iter().map(|n| root().join("scenarios").join(n)).collect();
     let files = load(&paths).unwrap();

@@ -93,7 +93,8 @@ pub struct Timeline {
     /// id): `IN_PROGRESS`, `SUCCESSFUL`, `Succeeded`, `Stopped`, …; `None` before it exists.
     pub deployment_states: BTreeMap<String, Vec<Option<String>>>,
     /// Answers per version (`family:revision` of the task that answered, or `load balancer` for
-    /// answers no target gave) in the interval ending at each sample time.
+    /// answers no target gave) in the interval ending at each sample time; the first interval
+    /// starts at scenario time 0.
     pub outcomes_by_version: BTreeMap<String, Vec<OutcomeCounts>>,
     /// Faults as they happened.
     pub faults: Vec<Mark>,

@@ -304,8 +304,15 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
     let config = &svc.deployment_configuration;
     let max_pct = i64::from(config.maximum_percent.unwrap_or(200));
     let min_pct = i64::from(config.minimum_healthy_percent.unwrap_or(100));
-    let hold_target = blue_green.is_some_and(|b| !b.start_target);
-    let keep_sources = blue_green.is_some_and(|b| b.keep_sources);
+    let hold_target = blue_green.as_ref().is_some_and(|b| !b.start_target);
+    let keep_sources = blue_green.as_ref().is_some_and(|b| b.keep_sources);
+    // Blue keeps serving production until CLEAN_UP, so its stopped tasks are replaced.
+    let blue_to_keep = blue_green.as_ref().filter(|b| b.keep_sources).and_then(|b| {
+        svc.deployments
+            .iter()
+            .find(|d| d.id == b.blue_deployment_id)
+            .map(|d| (d.id.clone(), i64::from(d.desired_count.max(0))))
+    });
     let upper = if blue_green.is_some() {
         i64::MAX
     } else {
@@ -341,6 +348,17 @@ fn scale(world: &mut World, ctx: &mut Ctx<'_>, cluster: &str, service: &str) {
         let excess = usize::try_from(-missing).unwrap_or(0);
         let chosen = scale_in_choice(&staying, excess);
         stop_tasks(world, ctx, cluster, service, &chosen, None);
+    }
+    if let Some((blue_id, blue_desired)) = blue_to_keep {
+        let blue_live = c
+            .live
+            .iter()
+            .filter(|t| t.deployment == blue_id && !t.leaving)
+            .count() as i64;
+        let blue_missing = usize::try_from(blue_desired - blue_live).unwrap_or(0);
+        if blue_missing > 0 {
+            start_tasks_of(world, ctx, cluster, service, &blue_id, blue_missing);
+        }
     }
 
     // Drain older deployments and leaving tasks while enough tasks stay running.

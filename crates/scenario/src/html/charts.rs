@@ -356,14 +356,11 @@ fn band_chart(
     out.push_str("</figure>\n");
 }
 
-/// Where interval `index` (the one ending at `times_ms[index]`) starts: at the previous sample;
-/// the first one is taken as long as the second.
+/// Where interval `index` (the one ending at `times_ms[index]`) starts: at the previous sample,
+/// and the first at scenario time 0, where the runner starts counting.
 fn interval_start_ms(times_ms: &[u64], index: usize) -> u64 {
     match index {
-        0 => match times_ms {
-            [first, second, ..] => first.saturating_sub(second.saturating_sub(*first)),
-            _ => 0,
-        },
+        0 => 0,
         _ => times_ms[index - 1],
     }
 }
@@ -602,9 +599,9 @@ mod tests {
     }
 
     #[test]
-    fn first_interval_is_as_long_as_the_second() {
-        assert_eq!(interval_start_ms(&[10_000, 15_000], 0), 5_000);
+    fn intervals_start_at_the_previous_sample_and_the_first_at_zero() {
+        assert_eq!(interval_start_ms(&[10_000, 15_000], 0), 0);
         assert_eq!(interval_start_ms(&[10_000, 15_000], 1), 10_000);
-        assert_eq!(interval_start_ms(&[3_000], 0), 0);
+        assert_eq!(interval_start_ms(&[10_000, 15_000, 17_500], 2), 15_000);
     }
 }

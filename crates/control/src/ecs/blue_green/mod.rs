@@ -69,12 +69,15 @@ pub struct BlueGreenRun {
 }
 
 /// How the service controller scales a service whose PRIMARY deployment is a blue/green run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scaling {
     /// Start the green revision's tasks (from SCALE_UP on), regardless of `maximumPercent`.
     pub start_target: bool,
     /// Keep the blue revision's tasks running (until CLEAN_UP scales them in).
     pub keep_sources: bool,
+    /// The blue deployment, which serves production while the run lasts: until CLEAN_UP the
+    /// controller replaces its tasks that stop, as it does any service task.
+    pub blue_deployment_id: String,
 }
 
 /// The strategy's plan, or `None` for ROLLING.
@@ -227,6 +230,7 @@ pub fn scaling(world: &World, cluster: &str, service: &str) -> Option<Scaling> {
     active_run(world, cluster, service).map(|run| Scaling {
         start_target: run.scale_up_started,
         keep_sources: run.stage != api::ServiceDeploymentLifecycleStage::CleanUp,
+        blue_deployment_id: run.blue_deployment_id.clone(),
     })
 }
 
