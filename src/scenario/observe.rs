@@ -1,5 +1,6 @@
-//! What the runner watches while a scenario runs: RUNNING tasks at every controller step (cheap,
-//! read straight from the world, for `expect: running`), and timeline samples every
+//! What the runner watches while a scenario runs: RUNNING tasks and deployment states at every
+//! controller step (cheap, read straight from the world, for `expect: running` and
+//! `expect: deploymentHistory`), and timeline samples every
 //! `setup.sampleEvery` and at each step (through the Describe and List APIs: listener weights,
 //! alarm states, ECS service deployments and CodeDeploy deployments; plus traffic counts and the
 //! fault log) for the report and `expect: deploymentHistory`.
@@ -70,13 +71,24 @@ impl Recorder {
         }
     }
 
-    /// After a controller step: records RUNNING counts when they changed.
+    /// After a controller step: records RUNNING counts when they changed, and each deployment's
+    /// state (so `expect: deploymentHistory` sees every state on the virtual clock, however
+    /// briefly held).
     pub fn observe(&mut self, session: &Session) {
-        let counts = session.with_engine(|engine| {
+        let (counts, states) = session.with_engine(|engine| {
             let mut counts = RunningCounts::new();
+            let mut states = Vec::new();
             let Some(world) = engine.world(&session.account_id, &session.region) else {
-                return counts;
+                return (counts, states);
             };
+            // Keyed and spelled as `deployments` reads them through the API.
+            for d in world.ecs.service_deployments.values() {
+                let id = d.arn.rsplit('/').next().unwrap_or(&d.arn);
+                states.push((format!("{}/{id}", d.service_name), d.status.to_string()));
+            }
+            for d in world.codedeploy.deployments.values() {
+                states.push((d.id.clone(), d.status.to_string()));
+            }
             for cluster in world.ecs.clusters.values() {
                 for task in cluster.tasks.values().filter(|t| t.status == TaskStatus::Running) {
                     let key = RunningKey {
@@ -87,11 +99,12 @@ impl Recorder {
                     *counts.entry(key).or_insert(0) += 1;
                 }
             }
-            counts
+            (counts, states)
         });
         if self.running.last().is_none_or(|(_, last)| *last != counts) {
             self.running.push((session.now_ms(), counts));
         }
+        self.note_deployment_states(&states);
     }
 
     /// Whether a timeline sample is due.
@@ -167,13 +180,17 @@ impl Recorder {
     /// Notes each deployment's state (for `expect: deploymentHistory`); returns them.
     pub fn track_deployments(&mut self, session: &Session) -> Vec<(String, String)> {
         let states = deployments(session);
-        for (key, state) in &states {
+        self.note_deployment_states(&states);
+        states
+    }
+
+    fn note_deployment_states(&mut self, states: &[(String, String)]) {
+        for (key, state) in states {
             let seen = self.deployment_states.entry(key.clone()).or_default();
             if seen.last() != Some(state) {
                 seen.push(state.clone());
             }
         }
-        states
     }
 
     fn faults(&mut self, session: &Session) {
