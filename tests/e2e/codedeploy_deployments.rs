@@ -562,6 +562,236 @@ async fn a_deployment_waits_for_the_termination_time_before_the_original_goes() 
     );
 }
 
+#[tokio::test]
+#[allow(deprecated)] // the deprecated operation is still served, as on AWS
+async fn skip_wait_time_for_instance_termination_ends_the_termination_wait_early() {
+    let env = common::start(ClockMode::Virtual).await;
+    let bg = blue_green_service(&env, 3, &[]).await;
+    application_and_group(&env, &bg, "CodeDeployDefault.ECSAllAtOnce", 60, &[], None).await;
+    let id = deploy(&env, &appspec("web:2", &[])).await;
+    // Asked before the wait began: the original goes as soon as traffic has moved.
+    env.cd
+        .skip_wait_time_for_instance_termination()
+        .deployment_id(&id)
+        .send()
+        .await
+        .expect("SkipWaitTimeForInstanceTermination");
+    env.cd
+        .wait_until_deployment_successful()
+        .deployment_id(&id)
+        .wait(Duration::from_secs(1_800))
+        .await
+        .expect("deployment successful");
+    let info = deployment(&env, &id).await;
+    let took = info.complete_time().unwrap().secs() - info.create_time().unwrap().secs();
+    assert!(took < 300, "no 60-minute wait: took {took} s");
+    let e = env
+        .cd
+        .skip_wait_time_for_instance_termination()
+        .deployment_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().code()),
+        Some("DeploymentAlreadyCompletedException")
+    );
+}
+
+fn appspec_revision(content: &str, sha256: Option<&str>) -> RevisionLocation {
+    RevisionLocation::builder()
+        .revision_type(RevisionLocationType::AppSpecContent)
+        .app_spec_content(
+            aws_sdk_codedeploy::types::AppSpecContent::builder()
+                .content(content)
+                .set_sha256(sha256.map(str::to_string))
+                .build(),
+        )
+        .build()
+}
+
+fn s3_revision(bucket: &str, key: &str) -> RevisionLocation {
+    RevisionLocation::builder()
+        .revision_type(RevisionLocationType::S3)
+        .s3_location(
+            aws_sdk_codedeploy::types::S3Location::builder()
+                .bucket(bucket)
+                .key(key)
+                .bundle_type(aws_sdk_codedeploy::types::BundleType::Zip)
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn application_revisions_are_registered_used_by_deployments_and_listed() {
+    use aws_sdk_codedeploy::types::{ApplicationRevisionSortBy, ListStateFilterAction, SortOrder};
+    let env = common::start(ClockMode::Virtual).await;
+    let bg = blue_green_service(&env, 2, &[]).await;
+    application_and_group(&env, &bg, "CodeDeployDefault.ECSAllAtOnce", 0, &[], None).await;
+    let v2 = appspec("web:2", &[]);
+    env.cd
+        .register_application_revision()
+        .application_name("app")
+        .description("web v2")
+        .revision(appspec_revision(&v2, None))
+        .send()
+        .await
+        .expect("RegisterApplicationRevision");
+    let got = env
+        .cd
+        .get_application_revision()
+        .application_name("app")
+        .revision(appspec_revision(&v2, None))
+        .send()
+        .await
+        .expect("GetApplicationRevision");
+    let info = got.revision_info().unwrap();
+    assert_eq!(info.description(), Some("web v2"));
+    assert!(info.register_time().is_some());
+    assert!(info.first_used_time().is_none(), "not used yet");
+    assert!(info.deployment_groups().is_empty());
+
+    env.clock().advance(Duration::from_secs(60));
+    let id = deploy(&env, &v2).await;
+    env.cd
+        .wait_until_deployment_successful()
+        .deployment_id(&id)
+        .wait(Duration::from_secs(1_800))
+        .await
+        .expect("deployment successful");
+    // The same content with its sha256 is the same revision.
+    let got = env
+        .cd
+        .get_application_revision()
+        .application_name("app")
+        .revision(appspec_revision(&v2, Some("0123")))
+        .send()
+        .await
+        .expect("GetApplicationRevision");
+    let info = got.revision_info().unwrap();
+    assert_eq!(info.deployment_groups(), ["dg"], "the group's target revision");
+    let (registered, first_used) = (info.register_time().unwrap(), info.first_used_time().unwrap());
+    assert_eq!(first_used.secs() - registered.secs(), 60);
+    assert_eq!(info.description(), Some("web v2"));
+
+    env.clock().advance(Duration::from_secs(1));
+    env.cd
+        .register_application_revision()
+        .application_name("app")
+        .revision(s3_revision("artifacts", "web/v3.zip"))
+        .send()
+        .await
+        .expect("RegisterApplicationRevision S3");
+    let list = |deployed: Option<ListStateFilterAction>| {
+        env.cd
+            .list_application_revisions()
+            .application_name("app")
+            .set_deployed(deployed)
+            .sort_by(ApplicationRevisionSortBy::RegisterTime)
+            .sort_order(SortOrder::Descending)
+            .send()
+    };
+    let all = list(None).await.unwrap();
+    let types: Vec<_> = all
+        .revisions()
+        .iter()
+        .filter_map(|r| r.revision_type())
+        .cloned()
+        .collect();
+    assert_eq!(
+        types,
+        [RevisionLocationType::S3, RevisionLocationType::AppSpecContent],
+        "newest registration first"
+    );
+    let deployed = list(Some(ListStateFilterAction::Include)).await.unwrap();
+    assert_eq!(deployed.revisions().len(), 1);
+    assert_eq!(
+        deployed.revisions()[0].revision_type(),
+        Some(&RevisionLocationType::AppSpecContent)
+    );
+    let not_deployed = list(Some(ListStateFilterAction::Exclude)).await.unwrap();
+    assert_eq!(not_deployed.revisions().len(), 1);
+    assert_eq!(
+        not_deployed.revisions()[0].revision_type(),
+        Some(&RevisionLocationType::S3)
+    );
+    let in_bucket = env
+        .cd
+        .list_application_revisions()
+        .application_name("app")
+        .s3_bucket("artifacts")
+        .s3_key_prefix("web/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_bucket.revisions().len(), 1);
+    let e = env
+        .cd
+        .list_application_revisions()
+        .application_name("app")
+        .s3_key_prefix("web/")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().code()),
+        Some("BucketNameFilterRequiredException")
+    );
+
+    let batch = env
+        .cd
+        .batch_get_application_revisions()
+        .application_name("app")
+        .revisions(appspec_revision(&v2, None))
+        .revisions(s3_revision("artifacts", "missing.zip"))
+        .send()
+        .await
+        .expect("BatchGetApplicationRevisions");
+    assert_eq!(batch.revisions().len(), 1);
+    assert!(
+        batch.error_message().is_some_and(|m| m.contains("1 of")),
+        "{batch:?}"
+    );
+    let e = env
+        .cd
+        .get_application_revision()
+        .application_name("app")
+        .revision(s3_revision("artifacts", "missing.zip"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().code()),
+        Some("RevisionDoesNotExistException")
+    );
+    let e = env
+        .cd
+        .register_application_revision()
+        .application_name("nope")
+        .revision(s3_revision("artifacts", "web/v3.zip"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().code()),
+        Some("ApplicationDoesNotExistException")
+    );
+    // The state export carries them with the application.
+    let (status, state) = admin(&env, Method::GET, "/_ecsim/state", None).await;
+    assert_eq!(status, 200);
+    let revisions = &state["worlds"][0]["codedeploy"]["applications"][0]["revisions"];
+    assert_eq!(revisions.as_array().map(Vec::len), Some(2), "{revisions}");
+    assert!(
+        revisions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["genericRevisionInfo"]["deploymentGroups"] == json!(["dg"])),
+        "{revisions}"
+    );
+}
+
 async fn put_5xx_alarm(env: &Env, bg: &BlueGreen) {
     use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
     let lb_arn = env

@@ -1,7 +1,7 @@
 //! A JSON snapshot of a world as its own APIs describe it (`GET /_ecsim/state`): clusters,
 //! services, tasks, task definitions and container instances; load balancers, listeners, rules,
-//! target groups and target health; CloudWatch alarms and metric series; CodeDeploy applications,
-//! groups and deployments; faults.
+//! target groups and target health; CloudWatch alarms and metric series; CodeDeploy applications
+//! (with their revisions), groups and deployments; faults.
 //!
 //! Everything is read through the API handlers' Describe and List operations, so the snapshot
 //! says exactly what a client would see; it never changes a resource.
@@ -61,8 +61,35 @@ fn codedeploy_section(world: &mut World, ctx: &mut Ctx<'_>) -> Result<Value, Aws
                 .cloned()
                 .unwrap_or_default()
         };
+        let locations = all_pages(
+            |t| {
+                codedeploy(
+                    world,
+                    ctx,
+                    "ListApplicationRevisions",
+                    json!({ "applicationName": name, "nextToken": t }),
+                )
+            },
+            "revisions",
+            "nextToken",
+        )?;
+        let mut revisions = Vec::new();
+        // BatchGetApplicationRevisions reads at most 25 at once.
+        for chunk in locations.chunks(25) {
+            let infos = codedeploy(
+                world,
+                ctx,
+                "BatchGetApplicationRevisions",
+                json!({ "applicationName": name, "revisions": chunk }),
+            )?;
+            revisions.extend(infos["revisions"].as_array().cloned().unwrap_or_default());
+        }
         let app = codedeploy(world, ctx, "GetApplication", json!({ "applicationName": name }))?;
-        applications.push(json!({ "application": app["application"], "deploymentGroups": groups }));
+        applications.push(json!({
+            "application": app["application"],
+            "deploymentGroups": groups,
+            "revisions": revisions,
+        }));
     }
     let mut deployments = Vec::new();
     for id in crate::codedeploy::deployment_ids(world) {

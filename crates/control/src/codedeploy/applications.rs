@@ -97,6 +97,7 @@ pub fn create_application(
             compute_platform: input.compute_platform.unwrap_or(api::ComputePlatform::Server),
             created_at_ms: h.ctx.now_ms,
             tags,
+            revisions: Vec::new(),
         },
     );
     Ok(api::CreateApplicationOutput {

@@ -273,7 +273,7 @@ pub fn create_deployment(
         created_at_ms: now,
         started_at_ms: Some(now),
         completed_at_ms: None,
-        revision: Some(revision),
+        revision: Some(revision.clone()),
         appspec: Some(spec),
         cluster,
         service,
@@ -307,6 +307,7 @@ pub fn create_deployment(
         status_messages: Vec::new(),
         last_updated_ms: now,
     };
+    super::revisions::note_use(h.world, &input.application_name, &revision, now);
     h.world.codedeploy.deployments.insert(id.clone(), record);
     h.world.codedeploy.order.push(id.clone());
     if let Some(g) = h.world.codedeploy.group_mut(&input.application_name, &group_name) {
@@ -540,6 +541,31 @@ pub fn continue_deployment(h: &mut CodeDeployHandler<'_, '_>, input: api::Contin
         api::DeploymentWaitType::ReadyWait if ready => d.continue_ready = true,
         api::DeploymentWaitType::TerminationWait if terminating => d.continue_termination = true,
         _ => return Err(not_ready()),
+    }
+    run::drive(h.world, h.ctx, &id);
+    Ok(())
+}
+
+/// The deprecated form of `ContinueDeployment --deployment-wait-type TERMINATION_WAIT`, except
+/// that it may come before the wait: the original task set then goes as soon as traffic has
+/// moved.
+pub fn skip_wait_time_for_instance_termination(
+    h: &mut CodeDeployHandler<'_, '_>,
+    input: api::SkipWaitTimeForInstanceTerminationInput,
+) -> R<()> {
+    let id = deployment_id_of(input.deployment_id.as_deref())?.to_string();
+    let d = find(h.world, &id)?;
+    if !d.is_active() {
+        return Err(already_completed(&id));
+    }
+    if d.creator == api::DeploymentCreator::CodeDeployRollback {
+        return Err(error(
+            "UnsupportedActionForDeploymentTypeException",
+            format!("The deployment {id} is a rollback deployment and has no termination wait."),
+        ));
+    }
+    if let Some(d) = h.world.codedeploy.deployments.get_mut(&id) {
+        d.continue_termination = true;
     }
     run::drive(h.world, h.ctx, &id);
     Ok(())

@@ -11,6 +11,7 @@ pub mod configs;
 pub mod deployment_configs;
 pub mod deployments;
 pub mod groups;
+pub mod revisions;
 pub mod run;
 pub mod state;
 pub mod tags;
@@ -137,6 +138,35 @@ impl CodeDeployApi for CodeDeployHandler<'_, '_> {
     }
     fn continue_deployment(&mut self, input: api::ContinueDeploymentInput) -> R<()> {
         deployments::continue_deployment(self, input)
+    }
+    fn skip_wait_time_for_instance_termination(
+        &mut self,
+        input: api::SkipWaitTimeForInstanceTerminationInput,
+    ) -> R<()> {
+        deployments::skip_wait_time_for_instance_termination(self, input)
+    }
+
+    // application revisions
+    fn register_application_revision(&mut self, input: api::RegisterApplicationRevisionInput) -> R<()> {
+        revisions::register_application_revision(self, input)
+    }
+    fn get_application_revision(
+        &mut self,
+        input: api::GetApplicationRevisionInput,
+    ) -> R<api::GetApplicationRevisionOutput> {
+        revisions::get_application_revision(self, input)
+    }
+    fn batch_get_application_revisions(
+        &mut self,
+        input: api::BatchGetApplicationRevisionsInput,
+    ) -> R<api::BatchGetApplicationRevisionsOutput> {
+        revisions::batch_get_application_revisions(self, input)
+    }
+    fn list_application_revisions(
+        &mut self,
+        input: api::ListApplicationRevisionsInput,
+    ) -> R<api::ListApplicationRevisionsOutput> {
+        revisions::list_application_revisions(self, input)
     }
     fn put_lifecycle_event_hook_execution_status(
         &mut self,

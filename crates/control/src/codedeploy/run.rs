@@ -936,6 +936,9 @@ fn roll_back(world: &mut World, ctx: &mut Ctx<'_>, id: &str) {
         last_updated_ms: now,
         ..d.clone()
     };
+    if let Some(revision) = &record.revision {
+        super::revisions::note_use(world, &d.application, revision, now);
+    }
     world.codedeploy.deployments.insert(rollback_id.clone(), record);
     world.codedeploy.order.push(rollback_id.clone());
     if let Some(original) = deployment(world, id) {

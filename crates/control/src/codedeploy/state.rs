@@ -54,6 +54,8 @@ pub struct ApplicationRecord {
     pub compute_platform: api::ComputePlatform,
     pub created_at_ms: Millis,
     pub tags: TagList,
+    /// Registered or used revisions, oldest registration first.
+    pub revisions: Vec<super::revisions::RevisionRecord>,
 }
 
 #[derive(Debug, Clone)]
