@@ -451,3 +451,198 @@ async fn stop_service_deployment() {
         Some(&DeploymentRolloutState::Failed)
     );
 }
+
+fn early_success(
+    healthy_pct: i32,
+    cleanup: aws_sdk_ecs::types::ServiceRevisionCleanup,
+) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .minimum_healthy_percent(healthy_pct)
+        .maximum_percent(130)
+        .early_success_criteria(
+            aws_sdk_ecs::types::DeploymentEarlySuccessCriteria::builder()
+                .enable(true)
+                .healthy_percent(healthy_pct)
+                .source_service_revision_cleanup(cleanup)
+                .build(),
+        )
+        .build()
+}
+
+/// RUNNING tasks per task definition revision (`web:1`, `web:2`).
+async fn running_by_revision(env: &Env) -> BTreeMap<String, usize> {
+    let arns = env
+        .ecs
+        .list_tasks()
+        .cluster("demo")
+        .service_name("web")
+        .send()
+        .await
+        .unwrap()
+        .task_arns()
+        .to_vec();
+    let mut out = BTreeMap::new();
+    if arns.is_empty() {
+        return out;
+    }
+    let described = env
+        .ecs
+        .describe_tasks()
+        .cluster("demo")
+        .set_tasks(Some(arns))
+        .send()
+        .await
+        .unwrap();
+    for t in described.tasks() {
+        if t.last_status() == Some("RUNNING") {
+            let revision = t
+                .task_definition_arn()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            *out.entry(revision).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Deploys `web:2` and steps the clock until the newest service deployment is SUCCESSFUL;
+/// returns the RUNNING tasks per revision at that moment.
+async fn deploy_until_successful(env: &Env) -> BTreeMap<String, usize> {
+    fargate_task_definition(&env.ecs, "web", &[("ECSIM_VERSION", "v2")])
+        .send()
+        .await
+        .unwrap();
+    env.ecs
+        .update_service()
+        .cluster("demo")
+        .service("web")
+        .task_definition("web:2")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..1800 {
+        env.clock().advance(Duration::from_secs(1));
+        let newest = deployments(env)
+            .await
+            .into_iter()
+            .max_by_key(|d| d.created_at().map(|t| t.as_nanos()))
+            .unwrap();
+        if newest.status() == Some(&ServiceDeploymentStatus::Successful) {
+            return running_by_revision(env).await;
+        }
+    }
+    panic!("the deployment never succeeded: {:?}", deployments(env).await);
+}
+
+#[tokio::test]
+async fn early_success_completes_at_the_healthy_percent_and_cleans_up_after() {
+    use aws_sdk_ecs::types::ServiceRevisionCleanup;
+    let env = start(ClockMode::Virtual).await;
+    service_with(&env, early_success(60, ServiceRevisionCleanup::Deferred), 10).await;
+    let at_success = deploy_until_successful(&env).await;
+    let new = at_success.get("web:2").copied().unwrap_or(0);
+    assert!(
+        (6..10).contains(&new),
+        "successful at 60% healthy, before the full count: {at_success:?}"
+    );
+    let s = service(&env).await;
+    assert_eq!(
+        s.deployments()[0].rollout_state(),
+        Some(&DeploymentRolloutState::Completed)
+    );
+    // The controller still goes on to the full count and drains the rest.
+    wait_stable(&env).await;
+    let after = running_by_revision(&env).await;
+    assert_eq!(after.get("web:2"), Some(&10), "{after:?}");
+    assert_eq!(after.get("web:1"), None, "{after:?}");
+}
+
+#[tokio::test]
+async fn early_success_with_blocking_clean_up_waits_for_the_old_tasks() {
+    use aws_sdk_ecs::types::ServiceRevisionCleanup;
+    let env = start(ClockMode::Virtual).await;
+    service_with(&env, early_success(60, ServiceRevisionCleanup::Blocking), 10).await;
+    let at_success = deploy_until_successful(&env).await;
+    assert_eq!(
+        at_success.get("web:1"),
+        None,
+        "old tasks gone first: {at_success:?}"
+    );
+}
+
+#[tokio::test]
+async fn early_success_criteria_are_validated() {
+    use aws_sdk_ecs::types::{DeploymentEarlySuccessCriteria, DeploymentStrategy, ServiceRevisionCleanup};
+    let env = start(ClockMode::Virtual).await;
+    env.ecs
+        .create_cluster()
+        .cluster_name("demo")
+        .send()
+        .await
+        .unwrap();
+    fargate_task_definition(&env.ecs, "web", &[])
+        .send()
+        .await
+        .unwrap();
+    let create = |config: DeploymentConfiguration| {
+        env.ecs
+            .create_service()
+            .cluster("demo")
+            .service_name("web")
+            .task_definition("web:1")
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc(&[default_subnet('a')]))
+            .deployment_configuration(config)
+            .send()
+    };
+    let criteria = |pct: Option<i32>, cleanup: Option<ServiceRevisionCleanup>| {
+        DeploymentEarlySuccessCriteria::builder()
+            .enable(true)
+            .set_healthy_percent(pct)
+            .set_source_service_revision_cleanup(cleanup)
+            .build()
+    };
+    let cases = [
+        (
+            DeploymentConfiguration::builder()
+                .minimum_healthy_percent(80)
+                .early_success_criteria(criteria(Some(50), Some(ServiceRevisionCleanup::Deferred)))
+                .build(),
+            "minimumHealthyPercent",
+        ),
+        (
+            DeploymentConfiguration::builder()
+                .early_success_criteria(criteria(None, Some(ServiceRevisionCleanup::Deferred)))
+                .build(),
+            "healthyPercent",
+        ),
+        (
+            DeploymentConfiguration::builder()
+                .minimum_healthy_percent(50)
+                .early_success_criteria(criteria(Some(60), None))
+                .build(),
+            "sourceServiceRevisionCleanup",
+        ),
+        (
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::BlueGreen)
+                .bake_time_in_minutes(1)
+                .early_success_criteria(criteria(Some(100), Some(ServiceRevisionCleanup::Blocking)))
+                .build(),
+            "ROLLING",
+        ),
+    ];
+    for (config, names) in cases {
+        let e = create(config).await.unwrap_err();
+        assert_eq!(code(&e), "InvalidParameterException", "{e:?}");
+        let message = e
+            .as_service_error()
+            .and_then(|e| e.meta().message())
+            .unwrap_or_default();
+        assert!(message.contains(names), "{message}");
+    }
+}

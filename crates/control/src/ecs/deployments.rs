@@ -208,8 +208,27 @@ fn observe(
             others_live = true;
         }
     }
-    let rolled_out =
-        svc.deployments.len() == 1 && !others_live && primary_running == i64::from(svc.desired_count);
+    let desired = i64::from(svc.desired_count);
+    let old_gone = svc.deployments.len() == 1 && !others_live;
+    // With early success criteria a rolling deployment is done once `healthyPercent` of the
+    // desired count is healthy (and, for BLOCKING clean-up, the old tasks are gone); the
+    // controller goes on to the full count and drains the rest in the background.
+    let rolled_out = match sd
+        .deployment_configuration
+        .early_success_criteria
+        .as_ref()
+        .filter(|e| e.enable && sd.blue_green.is_none())
+    {
+        Some(early) => {
+            let pct = i64::from(early.healthy_percent.unwrap_or(100));
+            let enough = primary_running >= (desired * pct + 99) / 100;
+            let cleaned = early.source_service_revision_cleanup
+                == Some(api::ServiceRevisionCleanup::Deferred)
+                || old_gone;
+            enough && cleaned
+        }
+        None => old_gone && primary_running == desired,
+    };
     let alarms_in_alarm = if sd.execution.monitors().alarms {
         sd.alarms
             .alarm_names

@@ -73,16 +73,47 @@ pub fn canary_tenths(c: &api::DeploymentConfiguration) -> Result<u32, AwsError> 
     check_tenths("canaryConfiguration.canaryPercent", pct, 1)
 }
 
+/// `earlySuccessCriteria`: rolling deployments only; when enabled it needs `healthyPercent` (not
+/// below `minimumHealthyPercent`) and `sourceServiceRevisionCleanup`.
+fn check_early_success(
+    c: &api::DeploymentConfiguration,
+    strategy: api::DeploymentStrategy,
+) -> Result<(), AwsError> {
+    let Some(early) = &c.early_success_criteria else {
+        return Ok(());
+    };
+    if strategy != api::DeploymentStrategy::Rolling {
+        return Err(invalid_parameter(
+            "earlySuccessCriteria can only be specified with the ROLLING deployment strategy.",
+        ));
+    }
+    if !early.enable {
+        return Ok(());
+    }
+    let Some(pct) = early.healthy_percent else {
+        return Err(invalid_parameter(
+            "earlySuccessCriteria.healthyPercent is required when earlySuccessCriteria is enabled.",
+        ));
+    };
+    if early.source_service_revision_cleanup.is_none() {
+        return Err(invalid_parameter(
+            "earlySuccessCriteria.sourceServiceRevisionCleanup is required when earlySuccessCriteria is enabled.",
+        ));
+    }
+    let min = c.minimum_healthy_percent.unwrap_or(100);
+    if pct < min {
+        return Err(invalid_parameter(format!(
+            "earlySuccessCriteria.healthyPercent ({pct}) must be greater than or equal to minimumHealthyPercent ({min})."
+        )));
+    }
+    Ok(())
+}
+
 /// Checks the strategy settings of a deployment configuration (not its load balancers).
 pub fn check_strategy(c: &api::DeploymentConfiguration) -> Result<(), AwsError> {
     let strategy = c.strategy.unwrap_or(api::DeploymentStrategy::Rolling);
     check_bake("bakeTimeInMinutes", c.bake_time_in_minutes)?;
-    if c.early_success_criteria.as_ref().is_some_and(|e| e.enable) {
-        return Err(AwsError::client(
-            "UnsupportedFeatureException",
-            "ecsim does not support earlySuccessCriteria yet.",
-        ));
-    }
+    check_early_success(c, strategy)?;
     if c.linear_configuration.is_some() && strategy != api::DeploymentStrategy::Linear {
         return Err(invalid_parameter(
             "linearConfiguration can only be specified with the LINEAR deployment strategy.",
