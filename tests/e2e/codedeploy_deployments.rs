@@ -916,30 +916,7 @@ async fn real_5xx_on_green_fire_the_alarm_mid_canary_and_traffic_returns_to_blue
 
 /// Live tasks of `web` whose task definition ends with `revision`.
 async fn live_tasks_of(env: &Env, revision: &str) -> Vec<String> {
-    let listed = env
-        .ecs
-        .list_tasks()
-        .cluster("cd")
-        .service_name("web")
-        .send()
-        .await
-        .unwrap();
-    if listed.task_arns().is_empty() {
-        return Vec::new();
-    }
-    env.ecs
-        .describe_tasks()
-        .cluster("cd")
-        .set_tasks(Some(listed.task_arns().to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .tasks()
-        .iter()
-        .filter(|t| t.desired_status() == Some("RUNNING"))
-        .filter(|t| t.task_definition_arn().is_some_and(|a| a.ends_with(revision)))
-        .filter_map(|t| t.task_arn().map(str::to_string))
-        .collect()
+    common::live_task_arns(&env.ecs, "cd", "web", revision).await
 }
 
 #[tokio::test]

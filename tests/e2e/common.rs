@@ -178,3 +178,35 @@ pub async fn register_instance(
         .expect("an ARN")
         .to_string()
 }
+
+/// ARNs of the live (desired RUNNING) tasks of `service` whose task definition ends with
+/// `revision` (`web:1`).
+pub async fn live_task_arns(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    revision: &str,
+) -> Vec<String> {
+    let listed = ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .send()
+        .await
+        .unwrap();
+    if listed.task_arns().is_empty() {
+        return Vec::new();
+    }
+    ecs.describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .tasks()
+        .iter()
+        .filter(|t| t.desired_status() == Some("RUNNING"))
+        .filter(|t| t.task_definition_arn().is_some_and(|a| a.ends_with(revision)))
+        .filter_map(|t| t.task_arn().map(str::to_string))
+        .collect()
+}

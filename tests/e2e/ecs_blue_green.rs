@@ -303,31 +303,9 @@ async fn continue_paused(env: &Env, d: &ServiceDeployment, action: DeploymentLif
 
 /// Live (desired RUNNING) tasks of the service per task definition revision suffix.
 async fn live_tasks(env: &Env, revision: &str) -> usize {
-    let listed = env
-        .ecs
-        .list_tasks()
-        .cluster("lb")
-        .service_name("web")
-        .send()
+    common::live_task_arns(&env.ecs, "lb", "web", revision)
         .await
-        .unwrap();
-    if listed.task_arns().is_empty() {
-        return 0;
-    }
-    let described = env
-        .ecs
-        .describe_tasks()
-        .cluster("lb")
-        .set_tasks(Some(listed.task_arns().to_vec()))
-        .send()
-        .await
-        .unwrap();
-    described
-        .tasks()
-        .iter()
-        .filter(|t| t.desired_status() == Some("RUNNING"))
-        .filter(|t| t.task_definition_arn().is_some_and(|a| a.ends_with(revision)))
-        .count()
+        .len()
 }
 
 /// Moves the virtual clock to `at_ms` exactly.
@@ -588,29 +566,7 @@ async fn a_blue_task_that_stops_mid_canary_is_replaced_in_the_blue_target_group(
     assert_eq!(healthy_targets(&env, &lb.blue_tg).await, 3);
 
     // Blue still serves 80% of production: ECS replaces a blue task that stops.
-    let listed = env
-        .ecs
-        .list_tasks()
-        .cluster("lb")
-        .service_name("web")
-        .send()
-        .await
-        .unwrap();
-    let described = env
-        .ecs
-        .describe_tasks()
-        .cluster("lb")
-        .set_tasks(Some(listed.task_arns().to_vec()))
-        .send()
-        .await
-        .unwrap();
-    let blue_task = described
-        .tasks()
-        .iter()
-        .find(|t| t.task_definition_arn().is_some_and(|a| a.ends_with("web:1")))
-        .and_then(|t| t.task_arn())
-        .expect("a web:1 task")
-        .to_string();
+    let blue_task = common::live_task_arns(&env.ecs, "lb", "web", "web:1").await[0].clone();
     env.ecs
         .stop_task()
         .cluster("lb")
