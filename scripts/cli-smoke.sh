@@ -241,16 +241,22 @@ target=$(json "$out" "d['targetIds'][0]")
 aws deploy get-deployment-target --deployment-id "$deployment" --target-id "$target" >"$out"
 [ "$(json "$out" "[e['lifecycleEventName'] for e in d['deploymentTarget']['ecsTarget']['lifecycleEvents'] if e['status']!='Succeeded']")" = "[]" ] \
   || fail "lifecycle events: $(cat "$out")"
-aws elbv2 describe-listeners --listener-arns "$prod" >"$out"
-[ "$(json "$out" "sorted((t['TargetGroupArn']==sys.argv[2], t['Weight']) for t in d['Listeners'][0]['DefaultActions'][0]['ForwardConfig']['TargetGroups'])" "$green")" = "[(False, 0), (True, 100)]" ] \
-  || fail "production weights after the deployment: $(cat "$out")"
-for _ in $(seq 1 60); do
-  aws ecs describe-services --cluster demo --services cd-web >"$out"
-  [ "$(json "$out" "len(d['services'][0]['taskSets'])")" = 1 ] && break
-  sleep 1
-done
-[ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', 'web:2')]" ] \
-  || fail "task sets after the deployment: $(cat "$out")"
+# production_on TARGET_GROUP_ARN: the production listener forwards 100% to it, 0% to the other.
+production_on() {
+  aws elbv2 describe-listeners --listener-arns "$prod" >"$out"
+  [ "$(json "$out" "sorted((t['TargetGroupArn']==sys.argv[2], t['Weight']) for t in d['Listeners'][0]['DefaultActions'][0]['ForwardConfig']['TargetGroups'])" "$1")" = "[(False, 0), (True, 100)]" ]
+}
+# only_task_set REVISION: within a minute cd-web has one task set left, PRIMARY, of REVISION.
+only_task_set() {
+  for _ in $(seq 1 60); do
+    aws ecs describe-services --cluster demo --services cd-web >"$out"
+    [ "$(json "$out" "len(d['services'][0]['taskSets'])")" = 1 ] && break
+    sleep 1
+  done
+  [ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', '$1')]" ]
+}
+production_on "$green" || fail "production weights after the deployment: $(cat "$out")"
+only_task_set web:2 || fail "task sets after the deployment: $(cat "$out")"
 # production_answers VERSION: six requests through the production listener all answer VERSION.
 production_answers() {
   python3 - "$PORT" "$prod" "$1" <<'PY'
@@ -281,16 +287,8 @@ aws ecs deploy --cluster demo --service cd-web --task-definition "$out.td3.json"
   --codedeploy-deployment-group smoke-dg >"$out" 2>"$err" || fail "ecs deploy: $(cat "$out" "$err")"
 grep -q "Successfully deployed arn:aws:ecs:us-east-1:000000000000:task-definition/web:3 to service 'cd-web'" "$out" \
   || fail "ecs deploy output: $(cat "$out")"
-aws elbv2 describe-listeners --listener-arns "$prod" >"$out"
-[ "$(json "$out" "sorted((t['TargetGroupArn']==sys.argv[2], t['Weight']) for t in d['Listeners'][0]['DefaultActions'][0]['ForwardConfig']['TargetGroups'])" "$blue")" = "[(False, 0), (True, 100)]" ] \
-  || fail "production weights after ecs deploy: $(cat "$out")"
-for _ in $(seq 1 60); do
-  aws ecs describe-services --cluster demo --services cd-web >"$out"
-  [ "$(json "$out" "len(d['services'][0]['taskSets'])")" = 1 ] && break
-  sleep 1
-done
-[ "$(json "$out" "[(s['status'], s['taskDefinition'].rsplit('/')[-1]) for s in d['services'][0]['taskSets']]")" = "[('PRIMARY', 'web:3')]" ] \
-  || fail "task sets after ecs deploy: $(cat "$out")"
+production_on "$blue" || fail "production weights after ecs deploy: $(cat "$out")"
+only_task_set web:3 || fail "task sets after ecs deploy: $(cat "$out")"
 production_answers v3 || fail "the production listener answers v3"
 if aws ecs deploy --cluster demo --service web --task-definition "$out.td3.json" \
   --codedeploy-appspec "$out.appspec.yaml" --codedeploy-application smoke \

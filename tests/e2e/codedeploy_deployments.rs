@@ -19,7 +19,7 @@ use ecsim::ClockMode;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{self, Env, awsvpc, default_subnet, fargate_task_definition};
+use crate::common::{self, Env, awsvpc, code, default_subnet, fargate_task_definition};
 use crate::ecs_load_balancing::admin;
 use crate::elbv2_api::{forward_weighted, load_balancer};
 
@@ -592,10 +592,7 @@ async fn skip_wait_time_for_instance_termination_ends_the_termination_wait_early
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        e.as_service_error().and_then(|e| e.meta().code()),
-        Some("DeploymentAlreadyCompletedException")
-    );
+    assert_eq!(code(&e), "DeploymentAlreadyCompletedException");
 }
 
 fn appspec_revision(content: &str, sha256: Option<&str>) -> RevisionLocation {
@@ -734,10 +731,7 @@ async fn application_revisions_are_registered_used_by_deployments_and_listed() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        e.as_service_error().and_then(|e| e.meta().code()),
-        Some("BucketNameFilterRequiredException")
-    );
+    assert_eq!(code(&e), "BucketNameFilterRequiredException");
 
     let batch = env
         .cd
@@ -761,10 +755,7 @@ async fn application_revisions_are_registered_used_by_deployments_and_listed() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        e.as_service_error().and_then(|e| e.meta().code()),
-        Some("RevisionDoesNotExistException")
-    );
+    assert_eq!(code(&e), "RevisionDoesNotExistException");
     let e = env
         .cd
         .register_application_revision()
@@ -773,10 +764,7 @@ async fn application_revisions_are_registered_used_by_deployments_and_listed() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(
-        e.as_service_error().and_then(|e| e.meta().code()),
-        Some("ApplicationDoesNotExistException")
-    );
+    assert_eq!(code(&e), "ApplicationDoesNotExistException");
     // The state export carries them with the application.
     let (status, state) = admin(&env, Method::GET, "/_ecsim/state", None).await;
     assert_eq!(status, 200);

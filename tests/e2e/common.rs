@@ -129,11 +129,22 @@ pub fn fargate_task_definition(
     family: &str,
     env: &[(&str, &str)],
 ) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder {
+    fargate_task_definition_stopping_in(ecs, family, env, None)
+}
+
+/// [`fargate_task_definition`] whose container has `stopTimeout` `stop_timeout_s`.
+pub fn fargate_task_definition_stopping_in(
+    ecs: &aws_sdk_ecs::Client,
+    family: &str,
+    env: &[(&str, &str)],
+    stop_timeout_s: Option<i32>,
+) -> aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder {
     use aws_sdk_ecs::types::{Compatibility, ContainerDefinition, KeyValuePair, NetworkMode, PortMapping};
     let mut container = ContainerDefinition::builder()
         .name("web")
         .image("public.ecr.aws/nginx/nginx:latest")
         .essential(true)
+        .set_stop_timeout(stop_timeout_s)
         .port_mappings(PortMapping::builder().container_port(8080).build());
     for (k, v) in env {
         container = container.environment(KeyValuePair::builder().name(*k).value(*v).build());
@@ -179,6 +190,42 @@ pub async fn register_instance(
         .to_string()
 }
 
+/// Every task of `service`, desired RUNNING or STOPPED (two ListTasks, then DescribeTasks).
+pub async fn service_tasks(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Vec<aws_sdk_ecs::types::Task> {
+    let mut arns = Vec::new();
+    for desired in [
+        aws_sdk_ecs::types::DesiredStatus::Running,
+        aws_sdk_ecs::types::DesiredStatus::Stopped,
+    ] {
+        let listed = ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(desired)
+            .send()
+            .await
+            .unwrap();
+        arns.extend(listed.task_arns().iter().cloned());
+    }
+    let mut tasks = Vec::new();
+    // DescribeTasks takes at most 100 tasks.
+    for chunk in arns.chunks(100) {
+        let described = ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        tasks.extend(described.tasks().iter().cloned());
+    }
+    tasks
+}
+
 /// ARNs of the live (desired RUNNING) tasks of `service` whose task definition ends with
 /// `revision` (`web:1`).
 pub async fn live_task_arns(
@@ -187,26 +234,30 @@ pub async fn live_task_arns(
     service: &str,
     revision: &str,
 ) -> Vec<String> {
-    let listed = ecs
-        .list_tasks()
-        .cluster(cluster)
-        .service_name(service)
-        .send()
+    service_tasks(ecs, cluster, service)
         .await
-        .unwrap();
-    if listed.task_arns().is_empty() {
-        return Vec::new();
-    }
-    ecs.describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(listed.task_arns().to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .tasks()
         .iter()
         .filter(|t| t.desired_status() == Some("RUNNING"))
         .filter(|t| t.task_definition_arn().is_some_and(|a| a.ends_with(revision)))
         .filter_map(|t| t.task_arn().map(str::to_string))
         .collect()
+}
+
+/// Registers the next revision of `web` with `vars` and updates `service` of `cluster` to
+/// `task_definition` (the revision just registered, such as `web:2`).
+pub async fn deploy_web_revision(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+    task_definition: &str,
+    vars: &[(&str, &str)],
+) -> aws_sdk_ecs::operation::update_service::UpdateServiceOutput {
+    fargate_task_definition(ecs, "web", vars).send().await.unwrap();
+    ecs.update_service()
+        .cluster(cluster)
+        .service(service)
+        .task_definition(task_definition)
+        .send()
+        .await
+        .expect("UpdateService")
 }

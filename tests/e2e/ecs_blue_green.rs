@@ -212,18 +212,7 @@ async fn wait_stable(env: &Env) {
 
 /// Registers `web:2` with `vars` and deploys it.
 async fn deploy_v2(env: &Env, vars: &[(&str, &str)]) {
-    fargate_task_definition(&env.ecs, "web", vars)
-        .send()
-        .await
-        .unwrap();
-    env.ecs
-        .update_service()
-        .cluster("lb")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .expect("UpdateService");
+    common::deploy_web_revision(&env.ecs, "lb", "web", "web:2", vars).await;
 }
 
 /// The newest service deployment.

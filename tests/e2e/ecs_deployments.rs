@@ -13,7 +13,9 @@ use aws_sdk_ecs::types::{
 };
 use ecsim::{AlarmSource, AlarmState, ClockMode, Emulator};
 
-use crate::common::{Env, awsvpc, code, default_subnet, fargate_task_definition, start, start_with};
+use crate::common::{
+    Env, awsvpc, code, default_subnet, fargate_task_definition, service_tasks, start, start_with,
+};
 
 /// Alarms whose state the test sets.
 #[derive(Debug, Default)]
@@ -31,17 +33,27 @@ impl AlarmSource for ManualAlarms {
     }
 }
 
-async fn service_with(env: &Env, config: DeploymentConfiguration, desired: i32) {
+/// The `demo` cluster and `web:1` with `vars`.
+async fn cluster_and_web1(env: &Env, vars: &[(&str, &str)]) {
     env.ecs
         .create_cluster()
         .cluster_name("demo")
         .send()
         .await
         .unwrap();
-    fargate_task_definition(&env.ecs, "web", &[("ECSIM_VERSION", "v1")])
+    fargate_task_definition(&env.ecs, "web", vars)
         .send()
         .await
         .unwrap();
+}
+
+async fn service_with(env: &Env, config: DeploymentConfiguration, desired: i32) {
+    cluster_and_web1(env, &[("ECSIM_VERSION", "v1")]).await;
+    create_web_service(env, config, desired).await;
+}
+
+/// The `web` service of `web:1` in `demo`, stable.
+async fn create_web_service(env: &Env, config: DeploymentConfiguration, desired: i32) {
     env.ecs
         .create_service()
         .cluster("demo")
@@ -79,6 +91,14 @@ async fn service(env: &Env) -> aws_sdk_ecs::types::Service {
         .unwrap()
         .services()[0]
         .clone()
+}
+
+/// Registers `web:2` with `vars` and updates the service to it.
+async fn deploy_web2(
+    env: &Env,
+    vars: &[(&str, &str)],
+) -> aws_sdk_ecs::operation::update_service::UpdateServiceOutput {
+    crate::common::deploy_web_revision(&env.ecs, "demo", "web", "web:2", vars).await
 }
 
 fn breaker(rollback: bool) -> DeploymentConfiguration {
@@ -126,23 +146,11 @@ async fn circuit_breaker_rolls_back_to_the_last_completed_revision() {
         .arn()
         .unwrap()
         .to_string();
-    fargate_task_definition(
-        &env.ecs,
-        "web",
+    let updated = deploy_web2(
+        &env,
         &[("ECSIM_START_FAILURE", "CannotStartContainerError: boom")],
     )
-    .send()
-    .await
-    .unwrap();
-    let updated = env
-        .ecs
-        .update_service()
-        .cluster("demo")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .unwrap();
+    .await;
     let failing_id = updated.service().unwrap().deployments()[0]
         .id()
         .unwrap()
@@ -226,22 +234,11 @@ async fn circuit_breaker_rolls_back_to_the_last_completed_revision() {
 async fn circuit_breaker_without_rollback_fails_and_keeps_the_old_tasks() {
     let env = start(ClockMode::Virtual).await;
     service_with(&env, breaker(false), 2).await;
-    fargate_task_definition(
-        &env.ecs,
-        "web",
+    deploy_web2(
+        &env,
         &[("ECSIM_START_FAILURE", "CannotStartContainerError: boom")],
     )
-    .send()
-    .await
-    .unwrap();
-    env.ecs
-        .update_service()
-        .cluster("demo")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .unwrap();
+    .await;
     env.clock().advance(Duration::from_secs(60));
     let s = service(&env).await;
     assert_eq!(
@@ -326,18 +323,7 @@ async fn deployment_alarm_rolls_back_during_bake() {
         Some(&Monitor::MonitoringComplete)
     );
 
-    fargate_task_definition(&env.ecs, "web", &[("ECSIM_VERSION", "v2")])
-        .send()
-        .await
-        .unwrap();
-    env.ecs
-        .update_service()
-        .cluster("demo")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .unwrap();
+    deploy_web2(&env, &[("ECSIM_VERSION", "v2")]).await;
     env.clock().advance(Duration::from_secs(30));
     let s = service(&env).await;
     assert_eq!(s.deployments().len(), 1, "rolled out, now baking");
@@ -369,18 +355,7 @@ async fn deployment_alarm_rolls_back_during_bake() {
 async fn stop_service_deployment() {
     let env = start(ClockMode::Virtual).await;
     service_with(&env, DeploymentConfiguration::builder().build(), 2).await;
-    fargate_task_definition(&env.ecs, "web", &[("ECSIM_START_DELAY_MS", "60000")])
-        .send()
-        .await
-        .unwrap();
-    env.ecs
-        .update_service()
-        .cluster("demo")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .unwrap();
+    deploy_web2(&env, &[("ECSIM_START_DELAY_MS", "60000")]).await;
     let current = service(&env)
         .await
         .current_service_deployment()
@@ -469,69 +444,64 @@ fn early_success(
         .build()
 }
 
-/// RUNNING tasks per task definition revision (`web:1`, `web:2`).
-async fn running_by_revision(env: &Env) -> BTreeMap<String, usize> {
-    let arns = env
-        .ecs
-        .list_tasks()
-        .cluster("demo")
-        .service_name("web")
-        .send()
-        .await
-        .unwrap()
-        .task_arns()
-        .to_vec();
-    let mut out = BTreeMap::new();
-    if arns.is_empty() {
-        return out;
-    }
-    let described = env
-        .ecs
-        .describe_tasks()
-        .cluster("demo")
-        .set_tasks(Some(arns))
+/// 10 tasks of a `web:1` whose container ignores SIGTERM with a 120 s stop timeout: an old task
+/// takes two minutes from the stop to STOPPED, longer than a new one takes to start.
+async fn slow_stopping_service(env: &Env, config: DeploymentConfiguration) {
+    env.ecs
+        .create_cluster()
+        .cluster_name("demo")
         .send()
         .await
         .unwrap();
-    for t in described.tasks() {
-        if t.last_status() == Some("RUNNING") {
-            let revision = t
-                .task_definition_arn()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string();
-            *out.entry(revision).or_insert(0) += 1;
+    crate::common::fargate_task_definition_stopping_in(
+        &env.ecs,
+        "web",
+        &[("ECSIM_IGNORE_SIGTERM", "true")],
+        Some(120),
+    )
+    .send()
+    .await
+    .unwrap();
+    create_web_service(env, config, 10).await;
+}
+
+/// Tasks per task definition revision (`web:1`, `web:2`) whose last status is `RUNNING`, or
+/// anything but `STOPPED` for `"not STOPPED"`.
+async fn tasks_by_revision(env: &Env, last_status: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for t in service_tasks(&env.ecs, "demo", "web").await {
+        let status = t.last_status().unwrap_or_default();
+        let counted = match last_status {
+            "not STOPPED" => status != "STOPPED",
+            wanted => status == wanted,
+        };
+        if counted {
+            let arn = t.task_definition_arn().unwrap_or_default();
+            *out.entry(arn.rsplit('/').next().unwrap_or(arn).to_string())
+                .or_insert(0) += 1;
         }
     }
     out
 }
 
-/// Deploys `web:2` and steps the clock until the newest service deployment is SUCCESSFUL;
-/// returns the RUNNING tasks per revision at that moment.
-async fn deploy_until_successful(env: &Env) -> BTreeMap<String, usize> {
-    fargate_task_definition(&env.ecs, "web", &[("ECSIM_VERSION", "v2")])
-        .send()
-        .await
-        .unwrap();
-    env.ecs
-        .update_service()
-        .cluster("demo")
-        .service("web")
-        .task_definition("web:2")
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..1800 {
-        env.clock().advance(Duration::from_secs(1));
+/// Deploys `web:2` and steps the clock until the newest service deployment is SUCCESSFUL (at
+/// most 10 minutes);
+/// returns the RUNNING and the not yet STOPPED tasks per revision at that moment.
+async fn deploy_until_successful(env: &Env) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    deploy_web2(env, &[("ECSIM_VERSION", "v2")]).await;
+    // Steps of 100 ms: shorter than a task's way from DEACTIVATING to STOPPED.
+    for _ in 0..6000 {
+        env.clock().advance(Duration::from_millis(100));
         let newest = deployments(env)
             .await
             .into_iter()
             .max_by_key(|d| d.created_at().map(|t| t.as_nanos()))
             .unwrap();
         if newest.status() == Some(&ServiceDeploymentStatus::Successful) {
-            return running_by_revision(env).await;
+            return (
+                tasks_by_revision(env, "RUNNING").await,
+                tasks_by_revision(env, "not STOPPED").await,
+            );
         }
     }
     panic!("the deployment never succeeded: {:?}", deployments(env).await);
@@ -541,12 +511,16 @@ async fn deploy_until_successful(env: &Env) -> BTreeMap<String, usize> {
 async fn early_success_completes_at_the_healthy_percent_and_cleans_up_after() {
     use aws_sdk_ecs::types::ServiceRevisionCleanup;
     let env = start(ClockMode::Virtual).await;
-    service_with(&env, early_success(60, ServiceRevisionCleanup::Deferred), 10).await;
-    let at_success = deploy_until_successful(&env).await;
-    let new = at_success.get("web:2").copied().unwrap_or(0);
+    slow_stopping_service(&env, early_success(60, ServiceRevisionCleanup::Deferred)).await;
+    let (running, not_stopped) = deploy_until_successful(&env).await;
+    let new = running.get("web:2").copied().unwrap_or(0);
     assert!(
         (6..10).contains(&new),
-        "successful at 60% healthy, before the full count: {at_success:?}"
+        "successful at 60% healthy, before the full count: {running:?}"
+    );
+    assert!(
+        not_stopped.get("web:1").is_some_and(|n| *n > 0),
+        "DEFERRED: successful while old tasks are still stopping: {not_stopped:?}"
     );
     let s = service(&env).await;
     assert_eq!(
@@ -555,21 +529,21 @@ async fn early_success_completes_at_the_healthy_percent_and_cleans_up_after() {
     );
     // The controller still goes on to the full count and drains the rest.
     wait_stable(&env).await;
-    let after = running_by_revision(&env).await;
+    let after = tasks_by_revision(&env, "RUNNING").await;
     assert_eq!(after.get("web:2"), Some(&10), "{after:?}");
     assert_eq!(after.get("web:1"), None, "{after:?}");
 }
 
 #[tokio::test]
-async fn early_success_with_blocking_clean_up_waits_for_the_old_tasks() {
+async fn early_success_with_blocking_clean_up_waits_for_the_old_tasks_to_stop() {
     use aws_sdk_ecs::types::ServiceRevisionCleanup;
     let env = start(ClockMode::Virtual).await;
-    service_with(&env, early_success(60, ServiceRevisionCleanup::Blocking), 10).await;
-    let at_success = deploy_until_successful(&env).await;
+    slow_stopping_service(&env, early_success(60, ServiceRevisionCleanup::Blocking)).await;
+    let (_, not_stopped) = deploy_until_successful(&env).await;
     assert_eq!(
-        at_success.get("web:1"),
+        not_stopped.get("web:1"),
         None,
-        "old tasks gone first: {at_success:?}"
+        "BLOCKING: every old task STOPPED first: {not_stopped:?}"
     );
 }
 
@@ -577,16 +551,7 @@ async fn early_success_with_blocking_clean_up_waits_for_the_old_tasks() {
 async fn early_success_criteria_are_validated() {
     use aws_sdk_ecs::types::{DeploymentEarlySuccessCriteria, DeploymentStrategy, ServiceRevisionCleanup};
     let env = start(ClockMode::Virtual).await;
-    env.ecs
-        .create_cluster()
-        .cluster_name("demo")
-        .send()
-        .await
-        .unwrap();
-    fargate_task_definition(&env.ecs, "web", &[])
-        .send()
-        .await
-        .unwrap();
+    cluster_and_web1(&env, &[]).await;
     let create = |config: DeploymentConfiguration| {
         env.ecs
             .create_service()

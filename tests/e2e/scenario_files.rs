@@ -33,6 +33,18 @@ fn failures(results: &[FileRun]) -> Vec<String> {
         .collect()
 }
 
+/// The one run of a one-scenario file, which must have passed.
+fn only_run_passed(run: &FileRun) -> &RunRecord {
+    let record = &run.runs[0];
+    assert_eq!(
+        record.outcome,
+        Outcome::Passed,
+        "{:?}",
+        failures(std::slice::from_ref(run))
+    );
+    record
+}
+
 fn options(runtime: RuntimeName) -> RunOptions {
     RunOptions {
         runtime: Some(runtime),
@@ -75,13 +87,7 @@ async fn the_deployment_history_holds_states_between_samples() {
     std::fs::write(&file, sparse).unwrap();
     let run = run_file(&file, &options(RuntimeName::Sim)).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    let record = &run.runs[0];
-    assert_eq!(
-        record.outcome,
-        Outcome::Passed,
-        "{:?}",
-        failures(std::slice::from_ref(&run))
-    );
+    only_run_passed(&run);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,13 +121,7 @@ async fn a_seed_replays_a_run_exactly() {
 async fn the_report_of_the_canary_rollback_draws_weights_alarms_and_outcomes() {
     let file = root().join("scenarios/07-codedeploy-canary-rollback.yaml");
     let run = run_file(&file, &options(RuntimeName::Sim)).await.unwrap();
-    let record = &run.runs[0];
-    assert_eq!(
-        record.outcome,
-        Outcome::Passed,
-        "{:?}",
-        failures(std::slice::from_ref(&run))
-    );
+    let record = only_run_passed(&run);
     let t = &record.timeline;
     // The production listener's weights moved to the green group and back.
     let green = t

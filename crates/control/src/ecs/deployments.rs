@@ -198,20 +198,22 @@ fn observe(
     let Some(primary) = svc.deployments.first() else {
         return Observation::default();
     };
-    let (mut primary_running, mut others_live) = (0i64, false);
-    for t in cl.tasks_of_service(service).filter(|t| t.is_live()) {
+    let (mut primary_running, mut others_live, mut others_not_stopped) = (0i64, false, false);
+    for t in cl.tasks_of_service(service) {
         if t.deployment_id.as_deref() == Some(primary.id.as_str()) {
             // Behind a load balancer a task counts once its targets are healthy.
-            primary_running +=
-                i64::from(t.status == TaskStatus::Running && super::load_balancing::targets_healthy(t));
+            primary_running += i64::from(
+                t.is_live() && t.status == TaskStatus::Running && super::load_balancing::targets_healthy(t),
+            );
         } else {
-            others_live = true;
+            others_live |= t.is_live();
+            others_not_stopped |= t.status != TaskStatus::Stopped;
         }
     }
     let desired = i64::from(svc.desired_count);
     let old_gone = svc.deployments.len() == 1 && !others_live;
     // With early success criteria a rolling deployment is done once `healthyPercent` of the
-    // desired count is healthy (and, for BLOCKING clean-up, the old tasks are gone); the
+    // desired count is healthy (and, for BLOCKING clean-up, every old task has STOPPED); the
     // controller goes on to the full count and drains the rest in the background.
     let rolled_out = match sd
         .deployment_configuration
@@ -224,7 +226,7 @@ fn observe(
             let enough = primary_running >= (desired * pct + 99) / 100;
             let cleaned = early.source_service_revision_cleanup
                 == Some(api::ServiceRevisionCleanup::Deferred)
-                || old_gone;
+                || (old_gone && !others_not_stopped);
             enough && cleaned
         }
         None => old_gone && primary_running == desired,
