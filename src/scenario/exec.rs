@@ -199,13 +199,11 @@ pub(super) async fn run_scenario(
             );
         }
         let result = run.step(step).await;
+        // Counts and deployment states at every step's end (so before every `expect`), and a
+        // sample when one is due.
         run.recorder.observe(&run.session);
-        // Deployment states at every step's end (so before every `expect`), in a sample when one
-        // is due.
         if run.recorder.sample_due(&run.session) {
             run.recorder.sample(&run.session, &run.traffic);
-        } else {
-            run.recorder.track_deployments(&run.session);
         }
         let slot = &mut record.steps[index];
         slot.started_ms = started_ms;

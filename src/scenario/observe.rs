@@ -1,9 +1,8 @@
-//! What the runner watches while a scenario runs: RUNNING tasks and deployment states at every
-//! controller step (cheap, read straight from the world, for `expect: running` and
-//! `expect: deploymentHistory`), and timeline samples every
-//! `setup.sampleEvery` and at each step (through the Describe and List APIs: listener weights,
-//! alarm states, ECS service deployments and CodeDeploy deployments; plus traffic counts and the
-//! fault log) for the report and `expect: deploymentHistory`.
+//! What the runner watches while a scenario runs: RUNNING tasks and the states of ECS service
+//! deployments and CodeDeploy deployments at every controller step (cheap, read straight from
+//! the world, for `expect: running` and `expect: deploymentHistory`), and timeline samples every
+//! `setup.sampleEvery` and at each step for the report: those counts and states, plus listener
+//! weights and alarm states (through the Describe APIs), traffic counts and the fault log.
 //!
 //! It must not change any resource: every call it makes is a read.
 
@@ -34,6 +33,8 @@ pub(super) struct Recorder {
     pub running: Vec<(u64, RunningCounts)>,
     /// Distinct states each deployment went through, in order.
     pub deployment_states: BTreeMap<String, Vec<String>>,
+    /// Each deployment's state at the last controller step.
+    latest_deployment_states: Vec<(String, String)>,
     last_outcomes: BTreeMap<String, OutcomeCounts>,
     faults_seen: usize,
 }
@@ -66,6 +67,7 @@ impl Recorder {
             next_sample_ms: 0,
             running: Vec::new(),
             deployment_states: BTreeMap::new(),
+            latest_deployment_states: Vec::new(),
             last_outcomes: BTreeMap::new(),
             faults_seen: 0,
         }
@@ -81,7 +83,7 @@ impl Recorder {
             let Some(world) = engine.world(&session.account_id, &session.region) else {
                 return (counts, states);
             };
-            // Keyed and spelled as `deployments` reads them through the API.
+            // Keyed `<service>/<id>` (ECS) or by id (CodeDeploy), spelled as the APIs answer.
             for d in world.ecs.service_deployments.values() {
                 let id = d.arn.rsplit('/').next().unwrap_or(&d.arn);
                 states.push((format!("{}/{id}", d.service_name), d.status.to_string()));
@@ -104,7 +106,13 @@ impl Recorder {
         if self.running.last().is_none_or(|(_, last)| *last != counts) {
             self.running.push((session.now_ms(), counts));
         }
-        self.note_deployment_states(&states);
+        for (key, state) in &states {
+            let seen = self.deployment_states.entry(key.clone()).or_default();
+            if seen.last() != Some(state) {
+                seen.push(state.clone());
+            }
+        }
+        self.latest_deployment_states = states;
     }
 
     /// Whether a timeline sample is due.
@@ -146,8 +154,14 @@ impl Recorder {
             put(&mut t.alarm_states, &name, Some(state), len, None);
         }
         pad(&mut t.alarm_states, len, None);
-        for (key, state) in self.track_deployments(session) {
-            put(&mut self.timeline.deployment_states, &key, Some(state), len, None);
+        for (key, state) in &self.latest_deployment_states {
+            put(
+                &mut self.timeline.deployment_states,
+                key,
+                Some(state.clone()),
+                len,
+                None,
+            );
         }
         pad(&mut self.timeline.deployment_states, len, None);
         let totals = per_version(&traffic.counts(session));
@@ -175,22 +189,6 @@ impl Recorder {
         );
         self.last_outcomes = totals;
         self.faults(session);
-    }
-
-    /// Notes each deployment's state (for `expect: deploymentHistory`); returns them.
-    pub fn track_deployments(&mut self, session: &Session) -> Vec<(String, String)> {
-        let states = deployments(session);
-        self.note_deployment_states(&states);
-        states
-    }
-
-    fn note_deployment_states(&mut self, states: &[(String, String)]) {
-        for (key, state) in states {
-            let seen = self.deployment_states.entry(key.clone()).or_default();
-            if seen.last() != Some(state) {
-                seen.push(state.clone());
-            }
-        }
     }
 
     fn faults(&mut self, session: &Session) {
@@ -297,51 +295,4 @@ fn alarms(session: &Session) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// ECS service deployments (`<service>/<id>`) and CodeDeploy deployments (by id) with their
-/// status.
-fn deployments(session: &Session) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let clusters = read(session, "ecs", "ListClusters", json!({}));
-    for cluster in array(&clusters, "clusterArns").filter_map(Value::as_str) {
-        let services = read(
-            session,
-            "ecs",
-            "ListServices",
-            json!({ "cluster": cluster, "maxResults": 100 }),
-        );
-        for service in array(&services, "serviceArns").filter_map(Value::as_str) {
-            let name = service.rsplit('/').next().unwrap_or(service);
-            let history = read(
-                session,
-                "ecs",
-                "ListServiceDeployments",
-                json!({ "cluster": cluster, "service": name, "maxResults": 100 }),
-            );
-            for d in array(&history, "serviceDeployments") {
-                let arn = text(d, "serviceDeploymentArn");
-                let id = arn.rsplit('/').next().unwrap_or(arn);
-                out.push((format!("{name}/{id}"), text(d, "status").to_string()));
-            }
-        }
-    }
-    let ids = read(session, "codedeploy", "ListDeployments", json!({}));
-    let ids: Vec<Value> = array(&ids, "deployments").cloned().collect();
-    // BatchGetDeployments takes at most 25 ids.
-    for chunk in ids.chunks(25) {
-        let infos = read(
-            session,
-            "codedeploy",
-            "BatchGetDeployments",
-            json!({ "deploymentIds": chunk }),
-        );
-        for info in array(&infos, "deploymentsInfo") {
-            out.push((
-                text(info, "deploymentId").to_string(),
-                text(info, "status").to_string(),
-            ));
-        }
-    }
-    out
 }
